@@ -1,0 +1,1 @@
+"""Pure in-memory encodings (listpack, intset, quicklist, skiplist): no server imports."""

@@ -1,0 +1,340 @@
+"""The keyspace hash table: Redis's ``dict.c`` with incremental rehashing.
+
+HOW IT IS BUILT
+---------------
+Redis's dict is an array of buckets, each a chain of entries, and when the
+table must grow it allocates a second array and moves one bucket per
+operation (plus about 1 ms of buckets per cron tick) instead of rehashing
+everything at once.  A plain Python ``dict`` cannot do that: when it grows it
+copies every entry in one go, which for millions of keys is a stall of tens of
+milliseconds for whichever client happened to insert the key that tipped it.
+
+Here a *bucket* is a small Python dict (the chain), and a *table* is a list
+of ``2**n`` buckets.  A key lives in bucket ``hash(key) & mask``.  Buckets are
+kept at about ``BUCKET_LOAD`` keys on average: large enough that the extra
+per-bucket dict headers are noise (one dict of 64 entries costs per entry what
+one big dict does), small enough that moving a bucket is a few microseconds.
+
+* ``t0`` is the main table; while rehashing, ``t1`` is the new one and
+  ``rehashidx`` is the next bucket of ``t0`` to move.  Buckets below
+  ``rehashidx`` are empty: their keys are in ``t1``.
+* Lookups and writes call ``rehash_step()`` (one bucket), as
+  ``_dictRehashStep`` does, unless rehashing is paused (``pause_rehash`` while a
+  safe iterator or a forked child would be hurt by moving entries).
+  ``rehash_ms(1)`` is the cron's bounded share.
+* The table grows (double) when keys > buckets * BUCKET_LOAD and shrinks,
+  from the cron, when it is under 10% full, as Redis's ``htNeedsResize``.
+  While a fork child exists, growing waits until the load is 5x, like
+  ``dict_force_resize_ratio``.
+
+SCAN
+----
+``scan(cursor, fn)`` is ``dictScan``: the cursor is a bucket index advanced by
+incrementing its *reversed* bits, so the buckets visited before a resize map
+onto buckets of the new size that are also already visited.  Every key present
+for a whole iteration is returned at least once, some maybe twice.  While
+rehashing it visits the bucket of the small table and all the buckets of the
+large table that expand from it.
+
+Random sampling (RANDOMKEY, eviction, active expiry) picks a random non-empty
+bucket and a random entry in it: bounded work, no listing of keys.
+
+BENCHMARK-ONLY SWITCH
+---------------------
+``OMAKASE_PLAIN_DICT=1`` in the environment (read once, at import) turns the
+table into the "plain dict" design for ``bench/resize_latency.py``: one
+bucket that never splits, i.e. one big Python dict that rehashes everything
+at once when it grows.  It exists only to measure what incremental
+rehashing buys; never set it in production.
+
+FIXES (keyspace issue): ``clear()`` keeps the rehash-pause count and the
+fork resize policy; ``scan()`` pauses rehashing while it calls back, as
+``dictScan`` does, so a callback that deletes cannot move buckets under it;
+``sample()`` follows ``dictGetSomeKeys`` (skips the moved part of the old
+table and the out-of-range part of the smaller one, caps count at the size)
+and never returns an entry twice.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from itertools import islice
+from typing import Any, Callable, Iterator
+
+PLAIN_DICT = os.environ.get("OMAKASE_PLAIN_DICT") == "1"   # benchmark-only
+BUCKET_LOAD = 1 << 62 if PLAIN_DICT else 64
+INITIAL_BUCKETS = 1 if PLAIN_DICT else 4
+MIN_FILL_PERCENT = 10
+FORCE_RESIZE_RATIO = 5
+_M64 = (1 << 64) - 1
+
+
+def _rev64(v: int) -> int:
+    return int(f"{v:064b}"[::-1], 2)
+
+
+class HashTable:
+    __slots__ = ("t0", "mask0", "t1", "mask1", "rehashidx", "used",
+                 "pause_rehash", "resize_allowed")
+
+    def __init__(self) -> None:
+        self.t0: list[dict] = [{} for _ in range(INITIAL_BUCKETS)]
+        self.mask0 = INITIAL_BUCKETS - 1
+        self.t1: list[dict] | None = None
+        self.mask1 = 0
+        self.rehashidx = -1
+        self.used = 0
+        self.pause_rehash = 0
+        # False while a child process shares our pages (see module docstring).
+        self.resize_allowed = True
+
+    def __len__(self) -> int:
+        return self.used
+
+    # -- bucket lookup ------------------------------------------------------
+    def bucket_for(self, key: bytes) -> dict:
+        """The bucket that holds (or would hold) key, stepping a rehash."""
+        if self.rehashidx >= 0:
+            if not self.pause_rehash:
+                self.rehash_step()
+            if self.rehashidx >= 0:
+                h = hash(key)
+                i = h & self.mask0
+                if i >= self.rehashidx:
+                    return self.t0[i]
+                return self.t1[h & self.mask1]
+        return self.t0[hash(key) & self.mask0]
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        return self.bucket_for(key).get(key, default)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self.bucket_for(key)
+
+    def set(self, key: bytes, value: Any) -> bool:
+        """Insert or overwrite; True if the key is new."""
+        b = self.bucket_for(key)
+        if key in b:
+            b[key] = value
+            return False
+        self._insert_new(b, key, value)
+        return True
+
+    def _insert_new(self, bucket: dict, key: bytes, value: Any) -> None:
+        bucket[key] = value
+        self.used += 1
+        if self.rehashidx < 0 and self.used > len(self.t0) * BUCKET_LOAD:
+            if self.resize_allowed or self.used > len(self.t0) * BUCKET_LOAD * FORCE_RESIZE_RATIO:
+                self._start_resize(len(self.t0) * 2)
+
+    def add(self, key: bytes, value: Any) -> None:
+        """Insert a key known to be absent."""
+        self._insert_new(self.bucket_for(key), key, value)
+
+    def pop(self, key: bytes, default: Any = None) -> Any:
+        b = self.bucket_for(key)
+        if key in b:
+            self.used -= 1
+            return b.pop(key)
+        return default
+
+    def clear(self) -> None:
+        pause, allowed = self.pause_rehash, self.resize_allowed
+        self.__init__()
+        self.pause_rehash, self.resize_allowed = pause, allowed
+
+    # -- resizing -----------------------------------------------------------
+    def _start_resize(self, nbuckets: int) -> None:
+        size = INITIAL_BUCKETS
+        while size < nbuckets:
+            size *= 2
+        if size == len(self.t0) or self.rehashidx >= 0:
+            return
+        self.t1 = [{} for _ in range(size)]
+        self.mask1 = size - 1
+        self.rehashidx = 0
+
+    def needs_shrink(self) -> bool:
+        n = len(self.t0)
+        return (self.rehashidx < 0 and n > INITIAL_BUCKETS
+                and self.used * 100 // (n * BUCKET_LOAD) < MIN_FILL_PERCENT)
+
+    def try_shrink(self) -> None:
+        """Cron's tryResizeHashTables: shrink a table under 10% full."""
+        if self.needs_shrink() and self.resize_allowed:
+            target = max(INITIAL_BUCKETS, -(-self.used // BUCKET_LOAD))
+            self._start_resize(target)
+
+    def rehash_step(self, buckets: int = 1) -> bool:
+        """Move `buckets` buckets (skipping at most 10x as many empty ones).
+        Returns True while more rehashing remains."""
+        if self.rehashidx < 0:
+            return False
+        t0, t1, mask1 = self.t0, self.t1, self.mask1
+        n0 = len(t0)
+        empty_visits = buckets * 10
+        idx = self.rehashidx
+        while buckets and idx < n0:
+            b = t0[idx]
+            if not b:
+                idx += 1
+                empty_visits -= 1
+                if empty_visits == 0:
+                    break
+                continue
+            for k, v in b.items():
+                t1[hash(k) & mask1][k] = v
+            t0[idx] = {}
+            idx += 1
+            buckets -= 1
+        if idx >= n0:
+            self.t0, self.mask0 = t1, mask1
+            self.t1, self.mask1 = None, 0
+            self.rehashidx = -1
+            return False
+        self.rehashidx = idx
+        return True
+
+    def rehash_ms(self, ms: float) -> int:
+        """Rehash for about `ms` milliseconds (serverCron's share)."""
+        if self.rehashidx < 0 or self.pause_rehash:
+            return 0
+        deadline = time.perf_counter() + ms / 1000.0
+        steps = 0
+        while self.rehash_step(100):
+            steps += 100
+            if time.perf_counter() > deadline:
+                break
+        return steps
+
+    @property
+    def rehashing(self) -> bool:
+        return self.rehashidx >= 0
+
+    def bucket_count(self) -> int:
+        return len(self.t0) + (len(self.t1) if self.t1 is not None else 0)
+
+    # -- iteration ----------------------------------------------------------
+    def buckets(self) -> Iterator[dict]:
+        yield from self.t0
+        if self.t1 is not None:
+            yield from self.t1
+
+    def keys(self) -> Iterator[bytes]:
+        """All keys. The caller must not add or remove keys meanwhile
+        (rehash steps are paused for the duration)."""
+        self.pause_rehash += 1
+        try:
+            for b in self.buckets():
+                yield from list(b)
+        finally:
+            self.pause_rehash -= 1
+
+    def items(self) -> Iterator[tuple[bytes, Any]]:
+        self.pause_rehash += 1
+        try:
+            for b in self.buckets():
+                yield from list(b.items())
+        finally:
+            self.pause_rehash -= 1
+
+    def scan(self, cursor: int, fn: Callable[[bytes, Any], None]) -> int:
+        """dictScan: call fn(key, value) for one cursor step; next cursor."""
+        if self.used == 0:
+            return 0
+        v = cursor & _M64
+        self.pause_rehash += 1
+        try:
+            if self.rehashidx < 0:
+                m0 = self.mask0
+                for k, val in list(self.t0[v & m0].items()):
+                    fn(k, val)
+                v |= ~m0 & _M64
+                v = _rev64(v)
+                v = (v + 1) & _M64
+                return _rev64(v)
+            small, large = self.t0, self.t1
+            if len(small) > len(large):
+                small, large = large, small
+            m0, m1 = len(small) - 1, len(large) - 1
+            for k, val in list(small[v & m0].items()):
+                fn(k, val)
+            while True:
+                for k, val in list(large[v & m1].items()):
+                    fn(k, val)
+                v |= ~m1 & _M64
+                v = _rev64(v)
+                v = (v + 1) & _M64
+                v = _rev64(v)
+                if not (v & (m0 ^ m1)):
+                    break
+            return v
+        finally:
+            self.pause_rehash -= 1
+
+    # -- random sampling ----------------------------------------------------
+    def random_item(self, rng: random.Random = random._inst) -> tuple[bytes, Any] | None:
+        """A random entry (dictGetFairRandomKey-like): bounded work."""
+        if self.used == 0:
+            return None
+        while True:
+            if self.rehashidx >= 0:
+                n0 = len(self.t0)
+                i = rng.randrange(self.rehashidx, n0 + len(self.t1))
+                b = self.t0[i] if i < n0 else self.t1[i - n0]
+            else:
+                b = self.t0[rng.getrandbits(62) & self.mask0]
+            if b:
+                k = next(islice(iter(b), rng.randrange(len(b)), None))
+                return k, b[k]
+
+    def sample(self, count: int, rng: random.Random = random._inst) -> list[tuple[bytes, Any]]:
+        """dictGetSomeKeys: up to `count` distinct entries from consecutive
+        buckets starting at a random one (jumping elsewhere after a run of
+        empty buckets); bounded work, so it may return fewer."""
+        if self.used == 0 or count <= 0:
+            return []
+        if count > self.used:
+            count = self.used
+        if self.rehashidx >= 0 and not self.pause_rehash:
+            for _ in range(count):
+                if not self.rehash_step():
+                    break
+        out: list[tuple[bytes, Any]] = []
+        t0, t1 = self.t0, self.t1
+        tables = [t0] if t1 is None else [t0, t1]
+        rehashidx = self.rehashidx
+        maxmask = max(len(t) for t in tables) - 1
+        maxsteps = count * 10
+        i = rng.getrandbits(62) & maxmask
+        empty_run = 0
+        seen: set[tuple[int, int]] = set()
+        while len(out) < count and maxsteps:
+            maxsteps -= 1
+            for j, t in enumerate(tables):
+                if j == 0 and t1 is not None and i < rehashidx:
+                    # t0 below rehashidx is empty; past t1's end both are.
+                    if i >= len(t1):
+                        i = rehashidx
+                    else:
+                        continue
+                if i >= len(t):
+                    continue
+                b = t[i]
+                if not b:
+                    empty_run += 1
+                    if empty_run >= 5 and empty_run > count:
+                        i = rng.getrandbits(62) & maxmask
+                        empty_run = 0
+                    continue
+                empty_run = 0
+                if (j, i) in seen:
+                    continue
+                seen.add((j, i))
+                for item in b.items():
+                    out.append(item)
+                    if len(out) >= count:
+                        return out
+            i = (i + 1) & maxmask
+        return out

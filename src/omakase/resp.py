@@ -1,0 +1,350 @@
+"""RESP: the sans-I/O request parser and the reply encoders.
+
+Mirrors ``processInputBuffer``/``processMultibulkBuffer``/``processInlineBuffer``
+in Redis's ``networking.c``.  Nothing here touches a socket: a client feeds the
+bytes it received and pulls argument vectors out, or learns that more bytes
+are needed (``None``), or gets a ``ProtocolError`` carrying Redis's exact text.
+
+Two parsers, one contract
+-------------------------
+``RequestParser`` is the only object a client talks to.  Inside, it runs one of
+two engines:
+
+* the *fast* engine feeds the bytes to ``hiredis.Reader`` (C) and takes whole
+  requests out of it.  It is used for the common case: a chunk that starts at a
+  request boundary with ``*`` and parses into complete arrays of bulk strings.
+* the *exact* engine is a resumable pure-Python parser over a ``bytearray``
+  and a position, with Redis's checks and messages: inline requests, bulk and
+  multibulk length limits, ``proto-max-bulk-len``, the unauthenticated limits,
+  the 64 KiB limits on header and inline lines.  Its state (the argv being
+  built, the pending bulk length) lives on the parser, so a large argument that
+  arrives in many reads is never rescanned.
+
+hiredis is more lenient than Redis (it accepts ``:1`` or ``+x`` inside a
+request, and it does not know ``proto-max-bulk-len``), so the fast engine only
+keeps a chunk when that cannot matter:
+
+* the chunk contains no ``\\n+``/``\\n=`` (types hiredis returns as bytes); any
+  other non-bulk element shows up as a non-``bytes`` element and is caught;
+* every request it yields is complete: when hiredis holds a partial request at
+  the end of a chunk, or raises, the parser switches to the exact engine and
+  re-parses from the last request boundary, skipping the requests the fast
+  engine already produced.  It keeps the chunks fed since that boundary for
+  exactly this purpose, and drops them whenever hiredis ends on a boundary
+  (``has_data()`` false), which with request/response traffic is every read.
+
+The exact engine hands back to the fast one as soon as its buffer is empty.
+Clients that must authenticate first always use the exact engine (the
+unauthenticated limits are checked there).
+
+Reply encoders
+--------------
+Small functions that turn Python values into RESP bytes.  Only the reply layer
+(``networking.Client``) calls them; commands never format bytes themselves.
+"""
+from __future__ import annotations
+
+import hiredis
+
+from omakase.util import parse_ll
+
+PROTO_INLINE_MAX_SIZE = 64 * 1024
+PROTO_MBULK_BIG_ARG = 32 * 1024
+INT_MAX = 2**31 - 1
+FAST_RETAIN_LIMIT = 64 * 1024
+
+
+class ProtocolError(Exception):
+    """A malformed request; ``str(err)`` is Redis's message (without ERR)."""
+
+
+# --------------------------------------------------------------------------
+# Inline argument splitting: Redis's sdssplitargs.
+# --------------------------------------------------------------------------
+_HEX = b"0123456789abcdefABCDEF"
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_SPACES = b" \n\r\t\v\f\0"
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """Split a line the way sdssplitargs does; None on unbalanced quotes."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACES:
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if (ch == 92 and i + 3 < n and line[i + 1] == ord("x")
+                        and line[i + 2] in _HEX and line[i + 3] in _HEX):
+                    cur.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif ch == 92 and i + 1 < n:
+                    i += 1
+                    cur.append(_ESCAPES.get(line[i], line[i]))
+                elif ch == 34:
+                    # closing quote must be followed by a space or the end
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    inq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            elif insq:
+                if i >= n:
+                    return None
+                ch = line[i]
+                if ch == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    cur.append(39)
+                elif ch == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACES:
+                        return None
+                    insq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            else:
+                if i >= n:
+                    break
+                ch = line[i]
+                if ch in _SPACES:
+                    break
+                if ch == 34:
+                    inq = True
+                elif ch == 39:
+                    insq = True
+                else:
+                    cur.append(ch)
+            i += 1
+        args.append(bytes(cur))
+
+
+class RequestParser:
+    """Per-client request parser (see the module docstring)."""
+
+    __slots__ = ("reader", "fast", "retained", "retained_len", "retained_count",
+                 "buf", "pos", "argv", "mbulk_left", "bulklen", "skip",
+                 "max_bulk_len", "auth_limits")
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        self.reader = hiredis.Reader()
+        self.fast = True
+        self.retained: list[bytes] = []
+        self.retained_len = 0
+        self.retained_count = 0
+        self.buf = bytearray()
+        self.pos = 0
+        self.argv: list[bytes] = []
+        self.mbulk_left = 0
+        self.bulklen = -1
+        self.skip = 0
+        self.max_bulk_len = max_bulk_len
+        # True while the client must still authenticate: small limits apply
+        # and only the exact engine checks them.
+        self.auth_limits = False
+
+    # -- feeding --------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if self.fast:
+            if self.auth_limits or (not self.retained and data[0] != 42):
+                self._to_exact()
+                self.buf += data
+                return
+            if b"\n+" in data or b"\n=" in data or data[0] in (43, 61):
+                self._to_exact()
+                self.buf += data
+                return
+            self.reader.feed(data)
+            self.retained.append(data)
+            self.retained_len += len(data)
+            if self.retained_len > FAST_RETAIN_LIMIT:
+                self._to_exact()
+        else:
+            self.buf += data
+
+    def pending_bytes(self) -> int:
+        """Bytes received but not yet consumed (for query-buffer limits)."""
+        if self.fast:
+            return self.retained_len
+        return len(self.buf) - self.pos
+
+    def _to_exact(self) -> None:
+        """Switch to the exact engine, re-parsing from the last boundary."""
+        if not self.fast:
+            return
+        self.fast = False
+        if self.retained:
+            self.buf = bytearray(b"".join(self.retained))
+            self.skip = self.retained_count
+            self.retained = []
+            self.retained_len = 0
+            self.retained_count = 0
+            self.reader = hiredis.Reader()
+        self.pos = 0
+
+    # -- pulling --------------------------------------------------------------
+    def next(self) -> list[bytes] | None:
+        """The next complete argv, [] for an empty request, None if more bytes
+        are needed.  Raises ProtocolError."""
+        if self.fast:
+            try:
+                req = self.reader.gets()
+            except hiredis.ProtocolError:
+                self._to_exact()
+                return self._next_exact()
+            if req is False:
+                if self.retained:
+                    if self.reader.has_data():
+                        self._to_exact()
+                        return self._next_exact()
+                    self.retained = []
+                    self.retained_len = 0
+                    self.retained_count = 0
+                return None
+            if req.__class__ is list:
+                for a in req:
+                    if a.__class__ is not bytes:
+                        break
+                else:
+                    self.retained_count += 1
+                    return req
+            self._to_exact()
+            return self._next_exact()
+        return self._next_exact()
+
+    def _next_exact(self) -> list[bytes] | None:
+        while True:
+            argv = self._parse_exact()
+            if argv is None:
+                return None
+            if self.skip:
+                self.skip -= 1
+                continue
+            return argv
+
+    def _compact(self) -> None:
+        buf = self.buf
+        if self.pos >= len(buf):
+            buf.clear()
+            self.pos = 0
+            if self.mbulk_left == 0 and self.skip == 0 and not self.auth_limits:
+                self.fast = True
+        elif self.pos > 65536:
+            del buf[:self.pos]
+            self.pos = 0
+
+    def _parse_exact(self) -> list[bytes] | None:
+        buf = self.buf
+        pos = self.pos
+        if pos >= len(buf):
+            self._compact()
+            return None
+        if self.mbulk_left == 0 and buf[pos] != 42:
+            return self._parse_inline()
+        try:
+            return self._parse_multibulk()
+        finally:
+            self._compact()
+
+    def _parse_inline(self) -> list[bytes] | None:
+        buf = self.buf
+        nl = buf.find(b"\n", self.pos)
+        if nl < 0:
+            if len(buf) - self.pos > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big inline request")
+            return None
+        end = nl - 1 if nl > self.pos and buf[nl - 1] == 13 else nl
+        line = bytes(buf[self.pos:end])
+        self.pos = nl + 1
+        self._compact()
+        argv = split_args(line)
+        if argv is None:
+            raise ProtocolError("Protocol error: unbalanced quotes in request")
+        return argv
+
+    def _find_line(self, too_big: str) -> int:
+        """Index of the \r ending the header line at pos, or -1 if the line
+        (and the byte after \r, which Redis skips unread) is incomplete."""
+        buf = self.buf
+        pos = self.pos
+        cr = buf.find(b"\r", pos)
+        if cr < 0:
+            if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError(too_big)
+            return -1
+        if cr + 1 >= len(buf):
+            return -1
+        return cr
+
+    def _parse_multibulk(self) -> list[bytes] | None:
+        buf = self.buf
+        if self.mbulk_left == 0:
+            cr = self._find_line("Protocol error: too big mbulk count string")
+            if cr < 0:
+                return None
+            ok, n = parse_ll(bytes(buf[self.pos + 1:cr]))
+            if not ok or n > INT_MAX:
+                raise ProtocolError("Protocol error: invalid multibulk length")
+            if n > 10 and self.auth_limits:
+                raise ProtocolError("Protocol error: unauthenticated multibulk length")
+            self.pos = cr + 2
+            if n <= 0:
+                return []
+            self.mbulk_left = n
+            self.argv = []
+        argv = self.argv
+        while self.mbulk_left:
+            if self.bulklen == -1:
+                cr = self._find_line("Protocol error: too big bulk count string")
+                if cr < 0:
+                    return None
+                pos = self.pos
+                if buf[pos] != 36:
+                    raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
+                ok, n = parse_ll(bytes(buf[pos + 1:cr]))
+                if not ok or n < 0 or n > self.max_bulk_len:
+                    raise ProtocolError("Protocol error: invalid bulk length")
+                if n > 16384 and self.auth_limits:
+                    raise ProtocolError("Protocol error: unauthenticated bulk length")
+                self.pos = cr + 2
+                self.bulklen = n
+            pos = self.pos
+            n = self.bulklen
+            if len(buf) - pos < n + 2:
+                return None
+            argv.append(bytes(buf[pos:pos + n]))
+            self.pos = pos + n + 2
+            self.bulklen = -1
+            self.mbulk_left -= 1
+        self.argv = []
+        return argv
+
+
+
+
+# --------------------------------------------------------------------------
+# Reply encoders (RESP2 and RESP3).
+# --------------------------------------------------------------------------
+def bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
+def integer(n: int) -> bytes:
+    return b":%d\r\n" % n
+
+
+def encode_command(*args: bytes) -> bytes:
+    """A request as a multibulk, as propagated to AOF and replicas."""
+    return hiredis.pack_command(args)

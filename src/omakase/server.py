@@ -1,0 +1,728 @@
+"""The server: its state, the command path, serverCron and beforeSleep.
+
+Mirrors the parts of Redis's ``server.c`` that tie everything together.
+
+Request path
+------------
+``networking.Client`` turns bytes into argv and calls ``process_command``,
+which runs Redis's checks in Redis's order (``processCommand``):
+
+    lookup -> arity -> protected command -> auth -> MULTI-forbidden ->
+    OOM (evict first) -> MISCONF -> read-only replica -> pub/sub context ->
+    stale replica -> loading -> busy script -> MULTI queueing -> call()
+
+``call()`` is the one way a command runs, whoever asks: a socket client,
+EXEC, Lua's ``redis.call``, the AOF loader, the master's replication stream.
+It times the handler (commandstats, slowlog), counts failures (a handler that
+replied an error), and when the dataset changed (``self.dirty`` moved) hands
+the command -- or the rewritten form the handler left in
+``c.rewritten_argv`` plus anything added with ``also_propagate`` -- to the
+propagation targets (AOF, replicas) registered by those subsystems.
+
+Periodic work
+-------------
+``server_cron`` runs ``hz`` times a second (``dynamic-hz`` raises it with the
+number of clients, as Redis does): clocks, client timeouts, the slow active
+expire cycle, bounded rehashing (1 ms per db), shrinking hash tables,
+instantaneous metrics, and the cron hooks of other subsystems (persistence
+children, replication).  ``before_sleep`` runs before every poll: clients
+unblocked by ready keys, the fast expire cycle, its hooks (AOF flush), then one
+write per client with pending output.
+
+Subsystems attach to the server through the hook lists (``cron_hooks``,
+``before_sleep_hooks``, ``propagation_targets``, ``client_free_hooks``) rather
+than the server importing them: the server knows the path, not the rooms.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+from omakase import replies
+from omakase.commands.registry import CmdFlag, Command, CommandTable
+from omakase.eventloop import EventLoop
+from omakase.keyspace import Db
+from omakase.networking import Client, ClientFlag, FakeClient
+from omakase.objects import lru_trailer
+
+REDIS_VERSION = "7.0.15"
+OMAKASE_VERSION = "0.1.0"
+MAX_ACCEPTS_PER_CALL = 1000
+CONFIG_MIN_HZ = 1
+CONFIG_MAX_HZ = 500
+MAX_CLIENTS_PER_CLOCK_TICK = 200
+LFU_INIT_VAL = 5
+
+PROTECTED_MODE_MSG = (
+    "-DENIED Redis is running in protected mode because protected mode is enabled and "
+    "no password is set for the default user. In this mode connections are only accepted "
+    "from the loopback interface. If you want to connect from external computers to Redis "
+    "you may adopt one of the following solutions: 1) Just disable protected mode sending "
+    "the command 'CONFIG SET protected-mode no' from the loopback interface by connecting "
+    "to Redis from the same host the server is running, however MAKE SURE Redis is not "
+    "publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change "
+    "permanent. 2) Alternatively you can just disable the protected mode by editing the Redis "
+    "configuration file, and setting the protected mode option to 'no', and then restarting "
+    "the server. 3) If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default user. "
+    "NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.\r\n")
+
+# Commands a RESP2 client in subscribed context may run.
+_PUBSUB_ALLOWED = {"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                   "psubscribe", "punsubscribe", "quit", "reset"}
+# Commands that run (not queue) inside MULTI.
+_MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
+
+
+class Server:
+    def __init__(self, config: Any, logger: Any = None, config_file: str | None = None) -> None:
+        self.config = config
+        if logger is None:
+            from omakase.log import Logger
+            logger = Logger(config)
+        self.log = logger
+        self.config_file = config_file
+        self.pid = os.getpid()
+        self.run_id = os.urandom(20).hex()
+        self.start_time = time.time()
+        self.commands = CommandTable()
+        self.dbs = [Db(i, self) for i in range(config.databases)]
+        self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"),
+                            getattr(config, "event_loop_edge_triggered", False))
+        self.el.before_sleep = self.before_sleep
+        self.clients: dict[int, Client] = {}          # id -> client
+        self.clients_by_fd: dict[int, Client] = {}
+        self.clients_pending_write: list[Client] = []
+        self.clients_to_close: list[Client] = []
+        self.listeners: list[socket.socket] = []
+        self._next_client_id = 0
+        self.shutdown_asap = False
+        self.exit_code = 0
+        self.loading = False
+        self.masterhost: str | None = None
+        self.no_touch = False               # set while a NO-TOUCH client runs
+        self.in_call = 0
+        self.dirty = 0
+        self.pending_propagate: list[tuple[int, list[bytes]]] = []
+        self.propagation_targets: list[Callable[[list[tuple[int, list[bytes]]]], None]] = []
+        self.cron_hooks: list[Callable[[], None]] = []
+        self.before_sleep_hooks: list[Callable[[], None]] = []
+        self.client_free_hooks: list[Callable[[Client], None]] = []
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.ready_keys: list[tuple[Db, bytes]] = []
+        self.ready_keys_handler: Callable[[], None] | None = None
+        self.watch_hook: Callable[[Db, bytes], None] | None = None
+        self.notify_hook: Callable[[int, str, bytes, int], None] | None = None
+        self.clients_paused_until = 0
+        self.client_pause_write_only = False
+        self.paused_clients: list[Client] = []
+        self.cronloops = 0
+        self.hz = config.hz
+        self.reset_stats()
+        self.stat_numconnections = 0
+        self.stat_rejected_conn = 0
+        self.update_cached_time()
+        self._register_config_listeners()
+
+    # ------------------------------------------------------------------
+    # Clocks
+    # ------------------------------------------------------------------
+    def update_cached_time(self) -> None:
+        now = time.time()
+        self.unixtime = int(now)
+        self.mstime = int(now * 1000)
+        self.lru_clock = int(now) & 0xFFFFFF
+        self.lfu = self.config.maxmemory_policy.endswith("lfu")
+        if self.lfu:
+            minutes = (int(now) // 60) & 0xFFFF
+            self.new_object_trailer = lru_trailer((minutes << 8) | LFU_INIT_VAL)
+        else:
+            self.new_object_trailer = lru_trailer(self.lru_clock)
+        self.lru_trailer = self.new_object_trailer if not self.lfu else b""
+
+    def expire_now_ms(self) -> int:
+        """The time expiry decisions use (a snapshot inside scripts/EXEC)."""
+        return int(time.time() * 1000)
+
+    def lfu_touch(self, field: int) -> int:
+        """updateLFU: decay by elapsed minutes, then log-increment."""
+        from omakase.evict import lfu_update
+        return lfu_update(self, field)
+
+    def next_client_id(self) -> int:
+        self._next_client_id += 1
+        return self._next_client_id
+
+    # ------------------------------------------------------------------
+    # Statistics
+    # ------------------------------------------------------------------
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT (resetServerStats)."""
+        self.stat_numcommands = 0
+        self.stat_expiredkeys = 0
+        self.stat_expired_stale_perc = 0.0
+        self.stat_expired_time_cap_reached_count = 0
+        self.stat_expire_cycle_time_used = 0
+        self.stat_evictedkeys = 0
+        self.stat_keyspace_hits = 0
+        self.stat_keyspace_misses = 0
+        self.stat_net_input_bytes = 0
+        self.stat_net_output_bytes = 0
+        self.stat_total_error_replies = 0
+        self.stat_unexpected_error_replies = 0
+        self.errorstats: dict[str, int] = {}
+        self.inst_metrics: dict[str, list] = {}
+        if hasattr(self, "commands"):
+            self.commands.reset_stats()
+        self.stat_numconnections = getattr(self, "stat_numconnections", 0)
+        self.stat_rejected_conn = 0
+        for hook in getattr(self, "reset_stats_hooks", ()):
+            hook()
+
+    def count_error_reply(self, msg: str) -> None:
+        """afterErrorReply: total and per-code error counters."""
+        self.stat_total_error_replies += 1
+        code = msg[1:].split(" ", 1)[0]
+        if code in self.errorstats:
+            self.errorstats[code] += 1
+        elif len(self.errorstats) < 128:
+            self.errorstats[code] = 1
+
+    # ------------------------------------------------------------------
+    # Networking: listeners and clients
+    # ------------------------------------------------------------------
+    def listen(self) -> None:
+        cfg = self.config
+        if cfg.port:
+            for addr in cfg.bind:
+                optional = addr.startswith("-")
+                addr = addr.lstrip("-")
+                fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+                host = {"*": "0.0.0.0", "::*": "::"}.get(addr, addr)
+                try:
+                    s = socket.socket(fam, socket.SOCK_STREAM)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    if fam == socket.AF_INET6:
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind((host, cfg.port))
+                    s.listen(cfg.tcp_backlog)
+                except OSError as exc:
+                    s.close()
+                    if optional or (exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
+                                    and fam == socket.AF_INET6):
+                        self.log.warning(f"Warning: Could not create server TCP listening "
+                                         f"socket {addr}:{cfg.port}: {exc.strerror}")
+                        continue
+                    raise OSError(exc.errno, f"Could not create server TCP listening socket "
+                                  f"{addr}:{cfg.port}: {exc.strerror}") from None
+                s.setblocking(False)
+                self.listeners.append(s)
+                self.el.add_reader(s.fileno(), self._make_acceptor(s, False))
+        if cfg.unixsocket:
+            path = cfg.unixsocket
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            if cfg.unixsocketperm:
+                os.chmod(path, cfg.unixsocketperm)
+            s.listen(cfg.tcp_backlog)
+            s.setblocking(False)
+            self.listeners.append(s)
+            self.el.add_reader(s.fileno(), self._make_acceptor(s, True))
+        if not self.listeners:
+            raise OSError(errno.EINVAL, "Configured to not listen anywhere, exiting.")
+
+    def _make_acceptor(self, lsock: socket.socket, is_unix: bool) -> Callable[[int], None]:
+        def accept_handler(fd: int) -> None:
+            for _ in range(MAX_ACCEPTS_PER_CALL):
+                try:
+                    sock, peer = lsock.accept()
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    self.log.warning(f"Accepting client connection: {exc.strerror}")
+                    return
+                self._accept_client(sock, peer, is_unix)
+        return accept_handler
+
+    def _accept_client(self, sock: socket.socket, peer: Any, is_unix: bool) -> None:
+        sock.setblocking(False)
+        cfg = self.config
+        if is_unix:
+            addr = f"{cfg.unixsocket}:0"
+            laddr = addr
+        else:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if cfg.tcp_keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if hasattr(socket, "TCP_KEEPIDLE"):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, cfg.tcp_keepalive)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL,
+                                    max(1, cfg.tcp_keepalive // 3))
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+            addr = _fmt_addr(peer)
+            laddr = _fmt_addr(sock.getsockname())
+        if len(self.clients) >= cfg.maxclients:
+            self._refuse(sock, b"-ERR max number of clients reached\r\n")
+            self.stat_rejected_conn += 1
+            return
+        if (not is_unix and cfg.protected_mode and self._bind_is_default()
+                and not self.auth_required() and not _is_loopback(peer[0])):
+            self._refuse(sock, PROTECTED_MODE_MSG.encode())
+            self.stat_rejected_conn += 1
+            return
+        c = Client(self, sock, addr, laddr, is_unix)
+        if is_unix:
+            c.flags |= ClientFlag.UNIX_SOCKET
+        self.clients[c.id] = c
+        self.clients_by_fd[c.fd] = c
+        self.stat_numconnections += 1
+        self.el.add_reader(c.fd, c.on_readable)
+        self.log.verbose(f"Accepted {addr}")
+
+    @staticmethod
+    def _refuse(sock: socket.socket, msg: bytes) -> None:
+        try:
+            sock.send(msg)
+        except OSError:
+            pass
+        sock.close()
+
+    def _bind_is_default(self) -> bool:
+        return sorted(self.config.bind) in (["*", "-::*"], ["-::*", "*"]) or \
+            self.config.bind == ["*", "-::*"]
+
+    def auth_required(self) -> bool:
+        return bool(self.config.requirepass)
+
+    def free_client(self, c: Client) -> None:
+        """freeClient: unregister, run subsystem hooks, close."""
+        if c.id not in self.clients:
+            return
+        for hook in self.client_free_hooks:
+            hook(c)
+        del self.clients[c.id]
+        self.clients_by_fd.pop(c.fd, None)
+        if c.sock is not None:
+            self.el.remove_fd(c.fd)
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+        c.closing = True
+        c.reply = []
+        c.pending_write = False
+
+    def free_client_async(self, c: Client) -> None:
+        """freeClientAsync: close after the current command returns."""
+        if not c.flags & ClientFlag.CLOSE_ASAP:
+            c.flags |= ClientFlag.CLOSE_ASAP
+            c.closing = True
+            self.clients_to_close.append(c)
+
+    def client_info_string(self, c: Client) -> str:
+        from omakase.commands.client import client_info_string
+        return client_info_string(self, c)
+
+    # ------------------------------------------------------------------
+    # The command path
+    # ------------------------------------------------------------------
+    def process_command(self, c: Client, argv: list[bytes]) -> None:
+        cmd = self.commands.lookup(argv)
+        if cmd is None:
+            base = self.commands.lookup_base(argv[0])
+            if base is not None and base.subcommands is not None:
+                err = replies.unknown_subcommand(argv[1], argv[0].decode("utf-8", "replace"))
+            else:
+                err = replies.unknown_command(argv[0], argv[1:])
+            self.reject_command(c, err)
+            return
+        arity = cmd.arity
+        if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
+            self.reject_command(c, replies.wrong_arity(cmd.fullname), cmd)
+            return
+        flags = cmd.flags
+        if flags & CmdFlag.PROTECTED and not self._protected_allowed(c, cmd):
+            return
+        if not c.authenticated and not flags & CmdFlag.NO_AUTH:
+            self.reject_command(c, replies.NOAUTH, cmd)
+            return
+        if c.flags:
+            if not self._client_state_checks(c, cmd, argv):
+                return
+        if self.guards_active and not self._server_guards(c, cmd, argv):
+            return
+        self.call(c, cmd, argv)
+        if self.ready_keys and self.ready_keys_handler is not None:
+            self.ready_keys_handler()
+
+    def reject_command(self, c: Client, err: str, cmd: Command | None = None) -> None:
+        """rejectCommand: error reply, and a queued MULTI becomes EXECABORT."""
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        if c.flags & ClientFlag.MULTI:
+            c.flags |= ClientFlag.DIRTY_EXEC
+        c.add_reply_error(err)
+
+    def _protected_allowed(self, c: Client, cmd: Command) -> bool:
+        name = cmd.parent.name if cmd.parent else cmd.name
+        option = {"debug": "enable-debug-command", "module": "enable-module-command"}.get(name)
+        if option is None:
+            return True
+        value = getattr(self.config, option.replace("-", "_"))
+        if value == "yes" or (value == "local" and _client_is_local(c)):
+            return True
+        self.reject_command(
+            c, f"{name.upper()} command not allowed. If the {option} option is set to "
+               f"\"local\", you can run it from a local connection, otherwise you need to "
+               f"set this option in the configuration file, and then restart the server.",
+            cmd)
+        return False
+
+    def _client_state_checks(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        """Checks that depend on the client's own state (MULTI, pub/sub)."""
+        name = cmd.parent.name if cmd.parent else cmd.name
+        if c.flags & ClientFlag.MULTI and cmd.flags & CmdFlag.NO_MULTI:
+            self.reject_command(c, "Command not allowed inside a transaction", cmd)
+            return False
+        if c.flags & ClientFlag.PUBSUB and c.resp == 2 and name not in _PUBSUB_ALLOWED:
+            self.reject_command(
+                c, f"Can't execute '{cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
+                   f"/ PING / QUIT / RESET are allowed in this context", cmd)
+            return False
+        if c.flags & ClientFlag.MULTI and name not in _MULTI_IMMEDIATE:
+            self.queue_multi_command(c, cmd, argv)
+            return False
+        return True
+
+    @property
+    def guards_active(self) -> bool:
+        """Server-wide states that need extra checks before a command."""
+        return self._guards_active
+
+    def refresh_guards(self) -> None:
+        self._guards_active = bool(self.loading or self.config.maxmemory or self.masterhost
+                                   or self.guard_hooks)
+
+    def _server_guards(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        flags = cmd.flags
+        for guard in self.guard_hooks:
+            err = guard(c, cmd, argv)
+            if err is not None:
+                # False: the guard kept the command for later (CLIENT PAUSE
+                # parks the client in c.paused_cmd); a string is an error.
+                if err is not False:
+                    self.reject_command(c, err, cmd)
+                return False
+        if (self.masterhost and self.config.replica_read_only
+                and not c.flags & ClientFlag.MASTER and flags & CmdFlag.WRITE):
+            self.reject_command(c, replies.READONLY, cmd)
+            return False
+        if self.loading and not flags & CmdFlag.LOADING:
+            self.reject_command(c, replies.LOADING, cmd)
+            return False
+        return True
+
+    def queue_multi_command(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """Replaced by the multi module; without it MULTI cannot start."""
+        c.mstate.append((cmd, argv))
+        c.add_reply(replies.QUEUED)
+
+    def call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """call(): run a command, time it, count it, propagate its effects."""
+        dirty = self.dirty
+        errors = self.stat_total_error_replies
+        c.argv = argv
+        c.cmd = cmd
+        self.in_call += 1
+        self.no_touch = bool(c.flags & ClientFlag.NO_TOUCH)
+        start = time.perf_counter_ns()
+        try:
+            cmd.proc(c, argv)
+        except Exception as exc:  # a bug in one command must not stop the server
+            self.log.warning(f"Internal error in '{cmd.fullname}': {exc!r}\n"
+                             f"{traceback.format_exc()}")
+            c.add_reply_error(f"internal error in '{cmd.fullname}' "
+                              f"(see the server log): {type(exc).__name__}")
+        finally:
+            self.in_call -= 1
+        duration = (time.perf_counter_ns() - start) // 1000
+        cmd.calls += 1
+        cmd.usec += duration
+        self.stat_numcommands += 1
+        c.lastcmd = cmd
+        if self.stat_total_error_replies != errors:
+            cmd.failed_calls += 1
+        if duration >= self.slowlog_threshold_us >= 0 and self.slowlog_hook is not None:
+            self.slowlog_hook(c, argv, duration)
+        if self.dirty != dirty and self.propagation_targets:
+            if c.rewritten_argv is not None:
+                argv = c.rewritten_argv
+            self.pending_propagate.append((c.db.id, argv))
+        c.rewritten_argv = None
+        if self.in_call == 0 and self.pending_propagate:
+            self.flush_propagation()
+
+    def also_propagate(self, db_id: int, argv: list[bytes]) -> None:
+        if self.propagation_targets:
+            self.pending_propagate.append((db_id, argv))
+
+    def flush_propagation(self) -> None:
+        """propagatePendingCommands: several effects go out as MULTI/EXEC."""
+        ops = self.pending_propagate
+        self.pending_propagate = []
+        if len(ops) > 1:
+            ops = [(ops[0][0], [b"MULTI"])] + ops + [(ops[-1][0], [b"EXEC"])]
+        for target in self.propagation_targets:
+            target(ops)
+
+    def call_from(self, c: Client, argv: list[bytes]) -> Command | None:
+        """Run argv on client c through call() (fake clients, EXEC, Lua)."""
+        cmd = self.commands.lookup(argv)
+        if cmd is None:
+            return None
+        self.call(c, cmd, argv)
+        return cmd
+
+    # ------------------------------------------------------------------
+    # Keyspace hooks used by Db
+    # ------------------------------------------------------------------
+    def signal_key_as_ready(self, db: Db, key: bytes) -> None:
+        self.ready_keys.append((db, key))
+
+    def touch_watched_key(self, db: Db, key: bytes) -> None:
+        if self.watch_hook is not None:
+            self.watch_hook(db, key)
+
+    def notify(self, type_flag: int, event: str, key: bytes, dbid: int) -> None:
+        if self.notify_hook is not None:
+            self.notify_hook(type_flag, event, key, dbid)
+
+    def is_replica_of_master(self) -> bool:
+        return self.masterhost is not None
+
+    def expire_paused(self) -> bool:
+        return False
+
+    def delete_expired_key(self, db: Db, key: bytes) -> None:
+        """deleteExpiredKeyAndPropagate."""
+        db.delete(key)
+        self.stat_expiredkeys += 1
+        self.notify(NOTIFY_EXPIRED, "expired", key, db.id)
+        db.signal_modified_key(key)
+        lazy = self.config.lazyfree_lazy_expire
+        self.propagate_now(db.id, [b"UNLINK" if lazy else b"DEL", key])
+
+    def propagate_now(self, db_id: int, argv: list[bytes]) -> None:
+        """Propagate an effect that happens outside a command (expiry,
+        eviction): inside a command it joins the command's batch."""
+        if not self.propagation_targets:
+            return
+        if self.in_call:
+            self.pending_propagate.append((db_id, argv))
+        else:
+            for target in self.propagation_targets:
+                target([(db_id, argv)])
+
+    # ------------------------------------------------------------------
+    # serverCron and beforeSleep
+    # ------------------------------------------------------------------
+    def server_cron(self) -> int:
+        self.update_cached_time()
+        cfg = self.config
+        self.hz = cfg.hz
+        if cfg.dynamic_hz:
+            while (len(self.clients) / self.hz > MAX_CLIENTS_PER_CLOCK_TICK
+                   and self.hz < CONFIG_MAX_HZ):
+                self.hz *= 2
+                if self.hz > CONFIG_MAX_HZ:
+                    self.hz = CONFIG_MAX_HZ
+        self.cronloops += 1
+        self._track_metrics()
+        self._clients_cron()
+        self._databases_cron()
+        for hook in self.cron_hooks:
+            hook()
+        return int(1000 / self.hz)
+
+    def _clients_cron(self) -> None:
+        timeout = self.config.timeout
+        if not timeout:
+            return
+        now = time.time()
+        for c in list(self.clients.values()):
+            if (c.flags & (ClientFlag.SLAVE | ClientFlag.MASTER | ClientFlag.BLOCKED
+                           | ClientFlag.PUBSUB)):
+                continue
+            if now - c.last_interaction > timeout:
+                self.log.verbose("Closing idle client")
+                self.free_client(c)
+
+    def _databases_cron(self) -> None:
+        from omakase.expire import active_expire_cycle, SLOW_CYCLE
+        if self.config.active_expire_enabled and not self.masterhost:
+            active_expire_cycle(self, SLOW_CYCLE)
+        child = self.has_active_child()
+        for db in self.dbs:
+            for ht in (db.keys, db.expires):
+                ht.resize_allowed = not child
+                if not child:
+                    ht.try_shrink()
+        if self.config.activerehashing and not child:
+            for db in self.dbs:
+                if db.keys.rehashing:
+                    db.keys.rehash_ms(1)
+                    break
+                if db.expires.rehashing:
+                    db.expires.rehash_ms(1)
+                    break
+
+    def has_active_child(self) -> bool:
+        return bool(self.child_pid)
+
+    def _track_metrics(self) -> None:
+        """trackInstantaneousMetric for ops/sec and network KB/sec."""
+        now = time.time()
+        for name, value in (("command", self.stat_numcommands),
+                            ("net_input", self.stat_net_input_bytes),
+                            ("net_output", self.stat_net_output_bytes)):
+            m = self.inst_metrics.setdefault(name, [now, value, [0.0] * 16, 0])
+            dt = now - m[0]
+            if dt >= 0.1:
+                m[2][m[3] % 16] = (value - m[1]) / dt
+                m[3] += 1
+                m[0], m[1] = now, value
+
+    def instantaneous(self, name: str) -> float:
+        m = self.inst_metrics.get(name)
+        if not m:
+            return 0.0
+        return sum(m[2]) / 16
+
+    def before_sleep(self) -> None:
+        if self.ready_keys and self.ready_keys_handler is not None:
+            self.ready_keys_handler()
+        if self.config.active_expire_enabled and not self.masterhost:
+            from omakase.expire import active_expire_cycle, FAST_CYCLE
+            active_expire_cycle(self, FAST_CYCLE)
+        for hook in self.before_sleep_hooks:
+            hook()
+        if self.clients_to_close:
+            closing = self.clients_to_close
+            self.clients_to_close = []
+            for c in closing:
+                if c.reply and c.sock is not None and not c.flags & ClientFlag.CLOSE_ASAP:
+                    c.write_pending()
+                self.free_client(c)
+        pending = self.clients_pending_write
+        if pending:
+            self.clients_pending_write = []
+            for c in pending:
+                c.pending_write = False
+                if c.sock is not None and not c.closing or (
+                        c.flags & ClientFlag.CLOSE_AFTER_REPLY and c.id in self.clients):
+                    c.write_pending()
+
+    # ------------------------------------------------------------------
+    # Start-up and shutdown
+    # ------------------------------------------------------------------
+    def _register_config_listeners(self) -> None:
+        self.guard_hooks: list[Callable] = []
+        self.slowlog_hook: Callable | None = None
+        self.slowlog_threshold_us = -1
+        self.child_pid = 0
+        self._guards_active = False
+        cfg = self.config
+        if hasattr(cfg, "add_listener"):
+            cfg.add_listener("maxmemory", lambda *a: self.refresh_guards())
+            cfg.add_listener("maxmemory-policy", lambda *a: self.update_cached_time())
+            cfg.add_listener("proto-max-bulk-len", self._apply_max_bulk_len)
+            cfg.add_listener("requirepass", lambda *a: None)
+        self.refresh_guards()
+
+    def _apply_max_bulk_len(self, cfg: Any, old: Any, new: Any) -> None:
+        for c in self.clients.values():
+            c.parser.max_bulk_len = new
+
+    def prepare_for_shutdown(self, flags: set[str] | None = None) -> bool:
+        """prepareForShutdown: run hooks (save, AOF flush), close, unlink."""
+        flags = flags or set()
+        self.log.warning("User requested shutdown...")
+        for hook in self.shutdown_hooks:
+            if hook(flags) is False and "force" not in flags:
+                return False
+        for c in list(self.clients.values()):
+            if c.reply:
+                c.write_pending()
+        if self.config.pidfile:
+            try:
+                os.unlink(self.config.pidfile)
+            except OSError:
+                pass
+        if self.config.unixsocket:
+            try:
+                os.unlink(self.config.unixsocket)
+            except OSError:
+                pass
+        self.log.warning("Redis is now ready to exit, bye bye...")
+        return True
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        self.log.warning(f"Received {name} scheduling shutdown...")
+        self.shutdown_asap = True
+        self.el.wake()
+
+    def run(self) -> int:
+        """Listen, serve until shutdown, return the exit code."""
+        try:
+            self.listen()
+        except OSError as exc:
+            self.log.warning(str(exc.strerror or exc))
+            return 1
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self.el.add_timer(1, self.server_cron)
+        for hook in getattr(self, "startup_hooks", ()):
+            hook()
+        self.log.notice("Ready to accept connections")
+        while not self.el.stopped:
+            self.el.process_events()
+            if self.shutdown_asap:
+                if self.prepare_for_shutdown():
+                    break
+                self.shutdown_asap = False
+        for s in self.listeners:
+            s.close()
+        for c in list(self.clients.values()):
+            self.free_client(c)
+        self.el.close()
+        return self.exit_code
+
+
+NOTIFY_EXPIRED = 1 << 8
+
+
+def _fmt_addr(addr: Any) -> str:
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"{host}:{port}"
+    return str(addr)
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "localhost") or host.startswith("::ffff:127.")
+
+
+def _client_is_local(c: Client) -> bool:
+    return c.is_unix or _is_loopback(c.addr.rsplit(":", 1)[0])

@@ -1,0 +1,1 @@
+"""One module per data type: the type's API first, then its commands."""
