@@ -30,8 +30,15 @@ keeps a chunk when that cannot matter:
   the end of a chunk, or raises, the parser switches to the exact engine and
   re-parses from the last request boundary, skipping the requests the fast
   engine already produced.  It keeps the chunks fed since that boundary for
-  exactly this purpose, and drops them whenever hiredis ends on a boundary
-  (``has_data()`` false), which with request/response traffic is every read.
+  exactly this purpose, and drops them whenever the data ends on a boundary,
+  which with request/response traffic is every read.  hiredis does not say
+  whether it is inside an array (it may have consumed a header and some
+  elements), so "on a boundary" is decided by checking that the data ends
+  with the canonical encoding of the last request produced: one C call per
+  read, not per request.  LIMIT: a client whose values themselves contain a
+  RESP-encoded copy of its previous request, cut by a read exactly after such
+  a value, could fool this check; the only consequence would be a wrong
+  re-parse if that same stream later needs the exact engine.
 
 The exact engine hands back to the fast one as soon as its buffer is empty.
 Clients that must authenticate first always use the exact engine (the
@@ -45,6 +52,8 @@ Small functions that turn Python values into RESP bytes.  Only the reply layer
 from __future__ import annotations
 
 import hiredis
+
+_pack = hiredis.pack_command
 
 from omakase.util import parse_ll
 
@@ -136,7 +145,7 @@ class RequestParser:
 
     __slots__ = ("reader", "fast", "retained", "retained_len", "retained_count",
                  "buf", "pos", "argv", "mbulk_left", "bulklen", "skip",
-                 "max_bulk_len", "auth_limits")
+                 "max_bulk_len", "auth_limits", "last")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.reader = hiredis.Reader()
@@ -154,6 +163,7 @@ class RequestParser:
         # True while the client must still authenticate: small limits apply
         # and only the exact engine checks them.
         self.auth_limits = False
+        self.last: list[bytes] | None = None
 
     # -- feeding --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -192,6 +202,7 @@ class RequestParser:
             self.retained_len = 0
             self.retained_count = 0
             self.reader = hiredis.Reader()
+        self.last = None
         self.pos = 0
 
     # -- pulling --------------------------------------------------------------
@@ -206,12 +217,20 @@ class RequestParser:
                 return self._next_exact()
             if req is False:
                 if self.retained:
-                    if self.reader.has_data():
+                    # hiredis has no partial bytes left, but it may still be
+                    # inside an array whose header and first elements it has
+                    # consumed.  We are at a request boundary only if the
+                    # data ends with the canonical encoding of the last
+                    # request it produced (see the module docstring).
+                    last = self.last
+                    if (self.reader.has_data() or last is None
+                            or not self.retained[-1].endswith(_pack(tuple(last)))):
                         self._to_exact()
                         return self._next_exact()
                     self.retained = []
                     self.retained_len = 0
                     self.retained_count = 0
+                    self.last = None
                 return None
             if req.__class__ is list:
                 for a in req:
@@ -219,6 +238,7 @@ class RequestParser:
                         break
                 else:
                     self.retained_count += 1
+                    self.last = req
                     return req
             self._to_exact()
             return self._next_exact()

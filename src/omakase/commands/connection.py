@@ -45,7 +45,7 @@ def quit_command(c: Client, argv: list[bytes]) -> None:
 def select_db(c: Client, raw: bytes) -> str | None:
     ok, n = parse_ll(raw)
     if not ok or not -(2**31) <= n < 2**31:
-        return "invalid DB index"
+        return replies.NOT_INTEGER
     if n < 0 or n >= len(c.server.dbs):
         return replies.DB_INDEX
     c.db = c.server.dbs[n]

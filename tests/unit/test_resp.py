@@ -1,0 +1,143 @@
+"""The request parser: both engines, their hand-over, and Redis's errors."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from omakase.resp import ProtocolError, RequestParser, split_args
+
+
+def mbulk(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+def drain(p: RequestParser) -> list:
+    out = []
+    while True:
+        argv = p.next()
+        if argv is None:
+            return out
+        out.append(argv)
+
+
+def test_fast_path_whole_requests():
+    p = RequestParser()
+    p.feed(mbulk(b"SET", b"k", b"v") + mbulk(b"GET", b"k"))
+    assert drain(p) == [[b"SET", b"k", b"v"], [b"GET", b"k"]]
+    assert p.fast
+
+
+def test_inline_and_quotes():
+    p = RequestParser()
+    p.feed(b'SET k "a b\\x41\\n"\r\nGET \'it\\\'s\'\r\n\r\nPING\n')
+    assert drain(p) == [[b"SET", b"k", b"a bA\n"], [b"GET", b"it's"], [], [b"PING"]]
+
+
+def test_split_args_unbalanced():
+    assert split_args(b'"abc') is None
+    assert split_args(b"'abc") is None
+    assert split_args(b'"a"b') is None
+    assert split_args(b"a  b\tc") == [b"a", b"b", b"c"]
+
+
+def test_partial_request_switches_to_exact_and_back():
+    p = RequestParser()
+    data = mbulk(b"PING") + mbulk(b"ECHO", b"hello")
+    p.feed(data[:20])
+    assert drain(p) == [[b"PING"]]
+    p.feed(data[20:])
+    assert drain(p) == [[b"ECHO", b"hello"]]
+    p.feed(mbulk(b"PING"))
+    assert drain(p) == [[b"PING"]]
+    assert p.fast
+
+
+@pytest.mark.parametrize("data,msg", [
+    (b"*abc\r\n", "Protocol error: invalid multibulk length"),
+    (b"*3000000000\r\n", "Protocol error: invalid multibulk length"),
+    (b"*1\r\n:1\r\n", "Protocol error: expected '$', got ':'"),
+    (b"*1\r\n+PING\r\n", "Protocol error: expected '$', got '+'"),
+    (b"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\n$abc\r\n", "Protocol error: invalid bulk length"),
+    (b"*1\r\n$600000000\r\n", "Protocol error: invalid bulk length"),
+    (b'GET "a\r\n', "Protocol error: unbalanced quotes in request"),
+    (b"*1\r\n" + b"$" + b"1" * 70000, "Protocol error: too big bulk count string"),
+    (b"*" + b"1" * 70000, "Protocol error: too big mbulk count string"),
+    (b"A" * 70000, "Protocol error: too big inline request"),
+])
+def test_protocol_errors(data, msg):
+    p = RequestParser()
+    p.feed(data)
+    with pytest.raises(ProtocolError) as err:
+        drain(p)
+    assert str(err.value) == msg
+
+
+def test_good_requests_before_an_error_are_returned_first():
+    p = RequestParser()
+    p.feed(mbulk(b"PING") + b"*1\r\n:1\r\n")
+    assert p.next() == [b"PING"]
+    with pytest.raises(ProtocolError):
+        p.next()
+
+
+def test_unauthenticated_limits():
+    p = RequestParser()
+    p.auth_limits = True
+    p.feed(b"*100\r\n")
+    with pytest.raises(ProtocolError, match="unauthenticated multibulk length"):
+        p.next()
+    p = RequestParser()
+    p.auth_limits = True
+    p.feed(b"*1\r\n$100000\r\n")
+    with pytest.raises(ProtocolError, match="unauthenticated bulk length"):
+        p.next()
+
+
+def test_empty_and_negative_multibulk_are_skipped():
+    p = RequestParser()
+    p.feed(b"*0\r\n*-1\r\n" + mbulk(b"PING"))
+    assert [a for a in drain(p) if a] == [[b"PING"]]
+
+
+def test_large_argument_in_many_pieces():
+    value = bytes(range(256)) * 4000
+    data = mbulk(b"SET", b"k", value)
+    p = RequestParser()
+    for i in range(0, len(data), 1000):
+        p.feed(data[i:i + 1000])
+        got = drain(p)
+        if got:
+            assert got == [[b"SET", b"k", value]]
+            assert i + 1000 >= len(data)
+
+
+args = st.lists(st.binary(max_size=40), min_size=1, max_size=6)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(args, st.booleans()), min_size=1, max_size=12),
+       st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=30))
+def test_any_split_gives_the_same_requests(requests, cuts):
+    """Mixed inline/multibulk requests, cut into arbitrary reads."""
+    stream = b""
+    expected = []
+    for argv, inline in requests:
+        if inline and all(a and all(ch > 32 and ch not in b"\"'" for ch in a) for a in argv):
+            stream += b" ".join(argv) + b"\r\n"
+        else:
+            stream += mbulk(*argv)
+        expected.append(argv)
+    p = RequestParser()
+    got = []
+    pos = 0
+    for cut in cuts:
+        if pos >= len(stream):
+            break
+        p.feed(stream[pos:pos + cut])
+        pos += cut
+        got += [a for a in drain(p) if a]
+    if pos < len(stream):
+        p.feed(stream[pos:])
+        got += [a for a in drain(p) if a]
+    assert got == expected
