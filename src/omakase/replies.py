@@ -73,6 +73,11 @@ def wrong_arity(name: str) -> str:
     return "wrong number of arguments for '%s' command" % name
 
 
+def out_of_int_range(lo: int, hi: int) -> str:
+    """getRangeLongFromObjectOrReply's message (note Redis's missing 'be')."""
+    return "value is out of range, value must between %d and %d" % (lo, hi)
+
+
 def _clip(b: bytes, limit: int = 128) -> str:
     # Redis copies up to 128 bytes of each argument into the message and
     # replaces newlines so the error stays one line.

@@ -44,8 +44,10 @@ def quit_command(c: Client, argv: list[bytes]) -> None:
 
 def select_db(c: Client, raw: bytes) -> str | None:
     ok, n = parse_ll(raw)
-    if not ok or not -(2**31) <= n < 2**31:
+    if not ok:
         return replies.NOT_INTEGER
+    if not -(2**31) <= n < 2**31:
+        return replies.out_of_int_range(-(2**31), 2**31 - 1)
     if n < 0 or n >= len(c.server.dbs):
         return replies.DB_INDEX
     c.db = c.server.dbs[n]
