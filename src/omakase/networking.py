@@ -141,6 +141,8 @@ class Client:
         if not data:
             self.server.free_client(self)
             return
+        if self.server.edge_triggered and len(data) == READ_CHUNK:
+            data = self._drain_socket(data)
         server = self.server
         self.last_interaction = server.unixtime
         server.stat_net_input_bytes += len(data)
@@ -153,6 +155,21 @@ class Client:
             server.free_client(self)
             return
         self.process_input()
+
+    def _drain_socket(self, first: bytes) -> bytes:
+        """Edge-triggered epoll reports readiness once: read until EAGAIN."""
+        parts = [first]
+        while True:
+            try:
+                more = self.sock.recv(READ_CHUNK)
+            except OSError:
+                break
+            if not more:
+                break
+            parts.append(more)
+            if len(more) < READ_CHUNK:
+                break
+        return b"".join(parts)
 
     def process_input(self) -> None:
         """processInputBuffer: run every complete request we have."""
@@ -346,7 +363,7 @@ class Client:
     def add_reply_help(self, command: str, lines: list[str]) -> None:
         """addReplyHelp: the standard HELP layout."""
         head = f"{command.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-        body = [head] + lines + ["HELP", "    Print this help."]
+        body = [head] + lines + ["HELP", "    Prints this help."]
         self.add_reply_array_len(len(body))
         for line in body:
             self.add_reply_status(line)

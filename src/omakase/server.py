@@ -94,8 +94,8 @@ class Server:
         self.start_time = time.time()
         self.commands = CommandTable()
         self.dbs = [Db(i, self) for i in range(config.databases)]
-        self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"),
-                            getattr(config, "event_loop_edge_triggered", False))
+        self.edge_triggered = bool(getattr(config, "event_loop_edge_triggered", False))
+        self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"), self.edge_triggered)
         self.el.before_sleep = self.before_sleep
         self.clients: dict[int, Client] = {}          # id -> client
         self.clients_by_fd: dict[int, Client] = {}
@@ -244,7 +244,10 @@ class Server:
 
     def _make_acceptor(self, lsock: socket.socket, is_unix: bool) -> Callable[[int], None]:
         def accept_handler(fd: int) -> None:
-            for _ in range(MAX_ACCEPTS_PER_CALL):
+            # Level-triggered: a bounded batch per wakeup (the rest wakes us
+            # again).  Edge-triggered: accept until EAGAIN or we miss some.
+            limit = 1 << 30 if self.edge_triggered else MAX_ACCEPTS_PER_CALL
+            for _ in range(limit):
                 try:
                     sock, peer = lsock.accept()
                 except (BlockingIOError, InterruptedError):

@@ -155,3 +155,20 @@ def test_quit_and_reset(server):
     assert c.call("RESET") == b"+RESET\r\n"
     assert c.call("QUIT") == b"+OK\r\n"
     assert c.read_until_closed() == b""
+
+
+@pytest.mark.parametrize("backend,edge", [("epoll", False), ("epoll", True),
+                                          ("poll", False), ("select", False)])
+def test_event_loop_backends(start_server, backend, edge):
+    srv = start_server(event_loop_backend=backend, event_loop_edge_triggered=edge)
+    c = srv.client()
+    assert c.config_get("event-loop-backend") == {"event-loop-backend": backend}
+    big = b"y" * 200_000
+    pipe = c.pipeline(transaction=False)
+    for i in range(500):
+        pipe.set(f"k{i}", i)
+    pipe.set("big", big)
+    pipe.get("big")
+    out = pipe.execute()
+    assert out[-1] == big and all(out[:-1])
+    assert c.get("k499") == b"499"
