@@ -48,7 +48,7 @@ def oracle():
 
 @pytest.fixture
 def r(server):
-    c = server.client()
+    c = server.client(protocol=2)
     c.flushall()
     yield c
     c.close()
@@ -64,7 +64,7 @@ def r3(server):
 
 @pytest.fixture
 def o(oracle):
-    c = oracle.client()
+    c = oracle.client(protocol=2)
     c.flushall()
     yield c
     c.close()

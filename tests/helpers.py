@@ -86,6 +86,7 @@ class ServerProcess:
             return ""
 
     def client(self, **kw) -> redis.Redis:
+        kw.setdefault("protocol", 2)   # redis-py 8 defaults to RESP3
         return redis.Redis(host=self.host, port=self.port, **kw)
 
     @property
@@ -122,6 +123,7 @@ class ExternalServer:
         c.close()
 
     def client(self, **kw) -> redis.Redis:
+        kw.setdefault("protocol", 2)   # redis-py 8 defaults to RESP3
         return redis.Redis(host=self.host, port=self.port, **kw)
 
     def stop(self) -> None:

@@ -191,6 +191,8 @@ class Client:
                 break
             if argv:
                 process_command(self, argv)
+                if self.reply_off or self.skip_next_reply:
+                    reset_reply_skip(self)
         if self.reply and not self.pending_write:
             self.pending_write = True
             self.server.clients_pending_write.append(self)
@@ -391,6 +393,11 @@ class Client:
     def info_line(self) -> str:
         """One line of CLIENT LIST (catClientInfoString)."""
         return self.server.client_info_string(self)
+
+
+def reset_reply_skip(c: Client) -> None:
+    from omakase.commands.client import reset_reply_skip as reset
+    reset(c)
 
 
 class FakeClient(Client):

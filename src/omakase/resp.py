@@ -26,19 +26,26 @@ keeps a chunk when that cannot matter:
 
 * the chunk contains no ``\\n+``/``\\n=`` (types hiredis returns as bytes); any
   other non-bulk element shows up as a non-``bytes`` element and is caught;
-* every request it yields is complete: when hiredis holds a partial request at
-  the end of a chunk, or raises, the parser switches to the exact engine and
-  re-parses from the last request boundary, skipping the requests the fast
-  engine already produced.  It keeps the chunks fed since that boundary for
-  exactly this purpose, and drops them whenever the data ends on a boundary,
-  which with request/response traffic is every read.  hiredis does not say
-  whether it is inside an array (it may have consumed a header and some
-  elements), so "on a boundary" is decided by checking that the data ends
-  with the canonical encoding of the last request produced: one C call per
-  read, not per request.  LIMIT: a client whose values themselves contain a
-  RESP-encoded copy of its previous request, cut by a read exactly after such
-  a value, could fool this check; the only consequence would be a wrong
-  re-parse if that same stream later needs the exact engine.
+* it keeps the chunks fed since the last known request boundary, and the
+  requests it yielded since then.  When hiredis wants more bytes, either the
+  data ends with the canonical encoding of the last request (a boundary: one
+  C call per read, the common request/response case, and the retained chunks
+  are dropped), or a request is in flight: the consumed bytes are measured by
+  the canonical encodings of the yielded requests, the retained data is cut
+  down to the partial request, and the exact engine checks that partial
+  request's headers at once (so ``$3000000000`` is refused immediately, as
+  Redis does).  An argument larger than 64 KiB in flight moves to the exact
+  engine, which appends in place instead of re-joining.
+* when hiredis raises, or yields a non-bulk element, the exact engine
+  re-parses from the last boundary, skipping the requests already yielded,
+  and produces Redis's exact error.
+
+LIMIT: the measuring assumes canonical encodings (no ``$03``), which every
+real client sends; a non-canonical request is detected (the cut does not land
+on a ``*``) and re-parsed exactly.  A client whose values contain a
+RESP-encoded copy of its own previous request, cut by a read exactly after
+such a value, could fool the boundary test; the consequence would be a
+protocol error on that connection, never a wrong command.
 
 The exact engine hands back to the fast one as soon as its buffer is empty.
 Clients that must authenticate first always use the exact engine (the
@@ -140,19 +147,26 @@ def split_args(line: bytes) -> list[bytes] | None:
         args.append(bytes(cur))
 
 
+def _parse_len(s: bytes) -> int | None:
+    """string2ll for protocol lengths, with a fast path for plain digits."""
+    if s.isdigit() and (s[0] != 48 or len(s) == 1) and len(s) < 19:
+        return int(s)
+    ok, n = parse_ll(s)
+    return n if ok else None
+
+
 class RequestParser:
     """Per-client request parser (see the module docstring)."""
 
-    __slots__ = ("reader", "fast", "retained", "retained_len", "retained_count",
+    __slots__ = ("reader", "fast", "retained", "retained_len",
                  "buf", "pos", "argv", "mbulk_left", "bulklen", "skip",
-                 "max_bulk_len", "auth_limits", "last")
+                 "max_bulk_len", "auth_limits", "since")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.reader = hiredis.Reader()
         self.fast = True
         self.retained: list[bytes] = []
         self.retained_len = 0
-        self.retained_count = 0
         self.buf = bytearray()
         self.pos = 0
         self.argv: list[bytes] = []
@@ -163,24 +177,20 @@ class RequestParser:
         # True while the client must still authenticate: small limits apply
         # and only the exact engine checks them.
         self.auth_limits = False
-        self.last: list[bytes] | None = None
+        # requests the fast engine yielded since the last known boundary
+        self.since: list[list[bytes]] = []
 
     # -- feeding --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         if self.fast:
-            if self.auth_limits or (not self.retained and data[0] != 42):
-                self._to_exact()
-                self.buf += data
-                return
-            if b"\n+" in data or b"\n=" in data or data[0] in (43, 61):
+            if (self.auth_limits or (not self.retained and data[0] != 42)
+                    or b"\n+" in data or b"\n=" in data or data[0] in (43, 61)):
                 self._to_exact()
                 self.buf += data
                 return
             self.reader.feed(data)
             self.retained.append(data)
             self.retained_len += len(data)
-            if self.retained_len > FAST_RETAIN_LIMIT:
-                self._to_exact()
         else:
             self.buf += data
 
@@ -190,20 +200,73 @@ class RequestParser:
             return self.retained_len
         return len(self.buf) - self.pos
 
-    def _to_exact(self) -> None:
-        """Switch to the exact engine, re-parsing from the last boundary."""
+    def _to_exact(self, start: bytes | None = None) -> None:
+        """Switch to the exact engine.  Without `start`, re-parse from the
+        last known boundary, skipping what the fast engine already yielded;
+        with it, `start` is the unconsumed input, beginning at a request."""
         if not self.fast:
             return
         self.fast = False
-        if self.retained:
+        if start is not None:
+            self.buf = bytearray(start)
+        elif self.retained:
             self.buf = bytearray(b"".join(self.retained))
-            self.skip = self.retained_count
+            self.skip = len(self.since)
+        if self.retained or start is not None:
             self.retained = []
             self.retained_len = 0
-            self.retained_count = 0
             self.reader = hiredis.Reader()
-        self.last = None
+        self.since = []
         self.pos = 0
+
+    def _settle(self) -> None:
+        """hiredis wants more bytes: find out where we stand.
+
+        At a request boundary (the data ends with the canonical encoding of
+        the last request yielded) everything retained is dropped.  Otherwise a
+        request is in flight: the bytes yielded so far are measured by their
+        canonical encodings, the retained data is trimmed to the partial
+        request, and that partial request's headers are checked by the exact
+        engine, so a bad or oversized length is refused now, as Redis does,
+        not after the bytes it announces.  An argument too large to keep
+        re-joining goes to the exact engine, which appends in place."""
+        since = self.since
+        retained = self.retained
+        if (since and not self.reader.has_data()
+                and retained[-1].endswith(_pack(tuple(since[-1])))):
+            self.retained = []
+            self.retained_len = 0
+            self.since = []
+            return
+        data = retained[0] if len(retained) == 1 else b"".join(retained)
+        consumed = 0
+        for req in since:
+            consumed += len(_pack(tuple(req)))
+        if consumed >= len(data) or data[consumed] != 42:
+            # Not canonical (e.g. "$03"): re-parse exactly from the boundary.
+            self._to_exact()
+            return
+        rest = data[consumed:] if consumed else data
+        if len(rest) > FAST_RETAIN_LIMIT:
+            self._to_exact(rest)
+            return
+        self.retained = [rest]
+        self.retained_len = len(rest)
+        self.since = []
+        probe = RequestParser.__new__(RequestParser)
+        probe.buf = bytearray(rest)
+        probe.pos = 0
+        probe.mbulk_left = 0
+        probe.bulklen = -1
+        probe.argv = []
+        probe.skip = 0
+        probe.fast = False
+        probe.auth_limits = False
+        probe.max_bulk_len = self.max_bulk_len
+        try:
+            probe._parse_exact()
+        except ProtocolError:
+            self._to_exact(rest)
 
     # -- pulling --------------------------------------------------------------
     def next(self) -> list[bytes] | None:
@@ -217,28 +280,16 @@ class RequestParser:
                 return self._next_exact()
             if req is False:
                 if self.retained:
-                    # hiredis has no partial bytes left, but it may still be
-                    # inside an array whose header and first elements it has
-                    # consumed.  We are at a request boundary only if the
-                    # data ends with the canonical encoding of the last
-                    # request it produced (see the module docstring).
-                    last = self.last
-                    if (self.reader.has_data() or last is None
-                            or not self.retained[-1].endswith(_pack(tuple(last)))):
-                        self._to_exact()
+                    self._settle()
+                    if not self.fast:
                         return self._next_exact()
-                    self.retained = []
-                    self.retained_len = 0
-                    self.retained_count = 0
-                    self.last = None
                 return None
             if req.__class__ is list:
                 for a in req:
                     if a.__class__ is not bytes:
                         break
                 else:
-                    self.retained_count += 1
-                    self.last = req
+                    self.since.append(req)
                     return req
             self._to_exact()
             return self._next_exact()
@@ -314,8 +365,8 @@ class RequestParser:
             cr = self._find_line("Protocol error: too big mbulk count string")
             if cr < 0:
                 return None
-            ok, n = parse_ll(bytes(buf[self.pos + 1:cr]))
-            if not ok or n > INT_MAX:
+            n = _parse_len(bytes(buf[self.pos + 1:cr]))
+            if n is None or n > INT_MAX:
                 raise ProtocolError("Protocol error: invalid multibulk length")
             if n > 10 and self.auth_limits:
                 raise ProtocolError("Protocol error: unauthenticated multibulk length")
@@ -333,8 +384,8 @@ class RequestParser:
                 pos = self.pos
                 if buf[pos] != 36:
                     raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
-                ok, n = parse_ll(bytes(buf[pos + 1:cr]))
-                if not ok or n < 0 or n > self.max_bulk_len:
+                n = _parse_len(bytes(buf[pos + 1:cr]))
+                if n is None or n < 0 or n > self.max_bulk_len:
                     raise ProtocolError("Protocol error: invalid bulk length")
                 if n > 16384 and self.auth_limits:
                     raise ProtocolError("Protocol error: unauthenticated bulk length")

@@ -93,6 +93,8 @@ class Server:
         self.run_id = os.urandom(20).hex()
         self.start_time = time.time()
         self.commands = CommandTable()
+        for old, new in getattr(config, "rename_commands", ()):
+            self.commands.rename(old, new)
         self.dbs = [Db(i, self) for i in range(config.databases)]
         self.edge_triggered = bool(getattr(config, "event_loop_edge_triggered", False))
         self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"), self.edge_triggered)
@@ -515,7 +517,8 @@ class Server:
         return self.masterhost is not None
 
     def expire_paused(self) -> bool:
-        return False
+        """Keys do not expire while clients are paused (CLIENT PAUSE)."""
+        return bool(self.clients_paused_until) and time.time() * 1000 < self.clients_paused_until
 
     def delete_expired_key(self, db: Db, key: bytes) -> None:
         """deleteExpiredKeyAndPropagate."""
@@ -719,6 +722,8 @@ NOTIFY_EXPIRED = 1 << 8
 def _fmt_addr(addr: Any) -> str:
     if isinstance(addr, tuple):
         host, port = addr[0], addr[1]
+        if ":" in host:
+            return f"[{host}]:{port}"
         return f"{host}:{port}"
     return str(addr)
 
@@ -728,4 +733,4 @@ def _is_loopback(host: str) -> bool:
 
 
 def _client_is_local(c: Client) -> bool:
-    return c.is_unix or _is_loopback(c.addr.rsplit(":", 1)[0])
+    return c.is_unix or _is_loopback(c.addr.rsplit(":", 1)[0].strip("[]"))
