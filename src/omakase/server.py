@@ -565,7 +565,7 @@ class Server:
         timeout = self.config.timeout
         if not timeout:
             return
-        now = time.time()
+        now = self.unixtime
         for c in list(self.clients.values()):
             if (c.flags & (ClientFlag.SLAVE | ClientFlag.MASTER | ClientFlag.BLOCKED
                            | ClientFlag.PUBSUB)):
