@@ -83,3 +83,6 @@ def _clip(b: bytes, limit: int = 128) -> str:
     # replaces newlines so the error stays one line.
     s = b[:limit].decode("utf-8", "replace")
     return s.replace("\r", " ").replace("\n", " ")
+
+# INCRBYFLOAT / HINCRBYFLOAT (t_string.c, t_hash.c).
+NAN_OR_INFINITY = "increment would produce NaN or Infinity"

@@ -95,6 +95,8 @@ class Server:
         self.commands = CommandTable()
         for old, new in getattr(config, "rename_commands", ()):
             self.commands.rename(old, new)
+        # The command table's exact-spelling dict, read first on every request.
+        self.dispatch = self.commands._dispatch
         self.dbs = [Db(i, self) for i in range(config.databases)]
         self.edge_triggered = bool(getattr(config, "event_loop_edge_triggered", False))
         self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"), self.edge_triggered)
@@ -120,7 +122,7 @@ class Server:
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.ready_keys: list[tuple[Db, bytes]] = []
         self.ready_keys_handler: Callable[[], None] | None = None
-        self.watch_hook: Callable[[Db, bytes], None] | None = None
+        self.in_exec = False
         self.notify_hook: Callable[[int, str, bytes, int], None] | None = None
         self.clients_paused_until = 0
         self.client_pause_write_only = False
@@ -132,6 +134,8 @@ class Server:
         self.stat_rejected_conn = 0
         self.update_cached_time()
         self._register_config_listeners()
+        from omakase.commands.multi import install as install_multi
+        install_multi(self)
 
     # ------------------------------------------------------------------
     # Clocks
@@ -343,7 +347,9 @@ class Server:
     # The command path
     # ------------------------------------------------------------------
     def process_command(self, c: Client, argv: list[bytes]) -> None:
-        cmd = self.commands.lookup(argv)
+        cmd = self.dispatch.get(argv[0])
+        if cmd is None or cmd.subcommands is not None:
+            cmd = self.commands.lookup(argv)
         if cmd is None:
             base = self.commands.lookup_base(argv[0])
             if base is not None and base.subcommands is not None:
@@ -356,16 +362,15 @@ class Server:
         if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
             self.reject_command(c, replies.wrong_arity(cmd.fullname), cmd)
             return
-        flags = cmd.flags
-        if flags & CmdFlag.PROTECTED and not self._protected_allowed(c, cmd):
+        if cmd.is_protected and not self._protected_allowed(c, cmd):
             return
-        if not c.authenticated and not flags & CmdFlag.NO_AUTH:
+        if not c.authenticated and not cmd.flags & CmdFlag.NO_AUTH:
             self.reject_command(c, replies.NOAUTH, cmd)
             return
         if c.flags:
             if not self._client_state_checks(c, cmd, argv):
                 return
-        if self.guards_active and not self._server_guards(c, cmd, argv):
+        if self._guards_active and not self._server_guards(c, cmd, argv):
             return
         self.call(c, cmd, argv)
         if self.ready_keys and self.ready_keys_handler is not None:
@@ -450,7 +455,7 @@ class Server:
         c.argv = argv
         c.cmd = cmd
         self.in_call += 1
-        self.no_touch = bool(c.flags & ClientFlag.NO_TOUCH)
+        self.no_touch = bool(c.flags) and bool(c.flags & ClientFlag.NO_TOUCH)
         start = time.perf_counter_ns()
         try:
             cmd.proc(c, argv)
@@ -473,7 +478,8 @@ class Server:
         if self.dirty != dirty and self.propagation_targets:
             if c.rewritten_argv is not None:
                 argv = c.rewritten_argv
-            self.pending_propagate.append((c.db.id, argv))
+            if argv:   # [] means "my effects were propagated already" (EXEC)
+                self.pending_propagate.append((c.db.id, argv))
         c.rewritten_argv = None
         if self.in_call == 0 and self.pending_propagate:
             self.flush_propagation()
@@ -506,8 +512,11 @@ class Server:
         self.ready_keys.append((db, key))
 
     def touch_watched_key(self, db: Db, key: bytes) -> None:
-        if self.watch_hook is not None:
-            self.watch_hook(db, key)
+        """touchWatchedKey: transactions watching key will fail."""
+        clients = db.watched_keys.get(key)
+        if clients:
+            for c in clients:
+                c.flags |= ClientFlag.DIRTY_CAS
 
     def notify(self, type_flag: int, event: str, key: bytes, dbid: int) -> None:
         if self.notify_hook is not None:

@@ -128,7 +128,8 @@ class Command:
     __slots__ = ("name", "fullname", "arity", "flags", "acl_categories",
                  "key_specs", "spec", "proc", "getkeys_proc", "subcommands",
                  "parent", "id", "calls", "usec", "rejected_calls",
-                 "failed_calls", "is_write", "is_denyoom", "is_readonly")
+                 "failed_calls", "is_write", "is_denyoom", "is_readonly",
+                 "is_protected")
 
     def __init__(self, name: str, spec: dict, proc: Handler | None,
                  parent: "Command | None" = None) -> None:
@@ -160,6 +161,9 @@ class Command:
         self.is_write = bool(flags & CmdFlag.WRITE)
         self.is_denyoom = bool(flags & CmdFlag.DENYOOM)
         self.is_readonly = bool(flags & CmdFlag.READONLY)
+        # Hot-path checks read these plain bools: an IntFlag "&" costs about
+        # a microsecond.
+        self.is_protected = bool(flags & CmdFlag.PROTECTED)
 
     def reset_stats(self) -> None:
         self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
@@ -205,6 +209,17 @@ class CommandTable:
             cmd.id = next_id
             self.commands[name] = cmd
         self._dispatch: dict[bytes, Command] = {n.encode(): c for n, c in self.commands.items()}
+
+    def rename(self, old: str, new: str) -> None:
+        """rename-command: the command answers to a new name ("" hides it)."""
+        cmd = self.commands.pop(old.lower(), None)
+        if cmd is None:
+            return
+        for k in [k for k, v in self._dispatch.items() if v is cmd]:
+            del self._dispatch[k]
+        if new:
+            self.commands[new.lower()] = cmd
+            self._dispatch[new.lower().encode()] = cmd
 
     def lookup_base(self, name: bytes) -> Command | None:
         cmd = self._dispatch.get(name)
