@@ -29,6 +29,16 @@ children, replication).  ``before_sleep`` runs before every poll: clients
 unblocked by ready keys, the fast expire cycle, its hooks (AOF flush), then one
 write per client with pending output.
 
+Garbage collection
+------------------
+CPython's cyclic collector would walk every container object of the dataset
+(hash-table buckets, collection values) in its oldest generation, a pause
+proportional to the dataset -- and in a forked child it would dirty every
+page it touches, defeating copy-on-write.  Values here form no reference
+cycles, so automatic collection is off: serverCron collects the young
+generations (cheap, bounded by recent allocations) and a full collection
+runs only on demand (MEMORY PURGE) .  DIVERGENCE: Redis has no collector.
+
 Subsystems attach to the server through the hook lists (``cron_hooks``,
 ``before_sleep_hooks``, ``propagation_targets``, ``client_free_hooks``) rather
 than the server importing them: the server knows the path, not the rooms.
@@ -36,6 +46,7 @@ than the server importing them: the server knows the path, not the rooms.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import signal
 import socket
@@ -570,6 +581,8 @@ class Server:
                 if self.hz > CONFIG_MAX_HZ:
                     self.hz = CONFIG_MAX_HZ
         self.cronloops += 1
+        # Young-generation garbage only (see "Garbage collection" above).
+        gc.collect(1 if self.cronloops % 10 == 0 else 0)
         self._track_metrics()
         self._clients_cron()
         self._databases_cron()
@@ -712,6 +725,8 @@ class Server:
         except OSError as exc:
             self.log.warning(str(exc.strerror or exc))
             return 1
+        gc.disable()
+        gc.freeze()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self.el.add_timer(1, self.server_cron)
