@@ -11,6 +11,7 @@ import pkgutil
 
 
 def load_all() -> None:
+    import omakase.blocking  # noqa: F401  (CLIENT UNBLOCK)
     import omakase.commands as commands_pkg
     import omakase.types as types_pkg
     for pkg in (commands_pkg, types_pkg):

@@ -488,6 +488,8 @@ def debug_command(c: Any, argv: list[bytes]) -> None:
             c.add_reply_error("argument must be a memory value bigger than 1 and smaller than 4gb")
             return
         server.quicklist_packed_threshold = size or QUICKLIST_PACKED_THRESHOLD_DEFAULT
+        from omakase.encodings.quicklist import set_packed_threshold
+        set_packed_threshold(server.quicklist_packed_threshold)
         c.add_reply_ok()
     elif sub == b"error" and argc == 3:
         # Sent as is: not counted in errorstats, as addReplySds is not.
