@@ -6,7 +6,7 @@ import random
 
 import lzf
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -382,3 +382,36 @@ class QuicklistMachine(RuleBasedStateMachine):
 
 TestQuicklistMachine = QuicklistMachine.TestCase
 TestQuicklistMachine.settings = settings(max_examples=50, stateful_step_count=40, deadline=None)
+
+
+def _resp(items):
+    return b"".join(b"$%d\r\n%b\r\n" % (len(x), x) for x in items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["push_head", "push_tail", "pop_head", "pop_tail",
+                                           "replace", "insert", "delete", "read"]),
+                          st.binary(max_size=12), st.integers(0, 50)), max_size=60),
+       st.sampled_from([-2, 3]))
+def test_cached_resp_ranges_follow_every_change(ops, fill):
+    """range_resp's per-node cache must never serve stale bytes."""
+    ql = Quicklist(fill, 0)
+    model: list[bytes] = []
+    for op, value, idx in ops:
+        if op == "push_head":
+            ql.push_head(value); model.insert(0, value)
+        elif op == "push_tail":
+            ql.push_tail(value); model.append(value)
+        elif model and op == "pop_head":
+            assert ql.pop_head() == model.pop(0)
+        elif model and op == "pop_tail":
+            assert ql.pop_tail() == model.pop()
+        elif model and op == "replace":
+            i = idx % len(model); ql.replace(i, value); model[i] = value
+        elif model and op == "insert":
+            i = idx % len(model); ql.insert_before(i, value); model.insert(i, value)
+        elif model and op == "delete":
+            i = idx % len(model); ql.delete_range(i, 2); del model[i:i + 2]
+        n = len(model)
+        a, b = (idx % (n + 1)), n
+        assert ql.range_resp(a, b) == (max(0, b - a), _resp(model[a:b]))

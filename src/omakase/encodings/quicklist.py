@@ -594,6 +594,39 @@ class Quicklist:
             ni += 1
         return out
 
+    def range_resp(self, start: int, stop: int) -> Tuple[int, bytes]:
+        """Like ``range`` but returns (count, the elements encoded as RESP
+        bulk strings), using each node's cached encoding (see
+        ``Listpack.resp_range``)."""
+        n = self._count
+        if start < 0:
+            start = max(start + n, 0)
+        if stop < 0:
+            stop += n
+        if stop > n:
+            stop = n
+        if start >= stop:
+            return 0, b""
+        ni, off = self._locate(start)  # type: ignore[misc]
+        count = want = stop - start
+        out: List[bytes] = []
+        nodes = self._nodes
+        while want > 0:
+            node = nodes[ni]
+            if node.container == PLAIN:
+                raw = node.raw_bytes()
+                out.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
+                want -= 1
+            else:
+                take = node.count - off
+                if take > want:
+                    take = want
+                out.append(node.reader().resp_range(off, off + take))
+                want -= take
+            off = 0
+            ni += 1
+        return count, out[0] if len(out) == 1 else b"".join(out)
+
     def to_list(self) -> List[bytes]:
         out: List[bytes] = []
         for node in self._nodes:

@@ -445,7 +445,9 @@ def lrange_command(c: Any, argv: list[bytes]) -> None:
         return
     if end >= llen:
         end = llen - 1
-    c.add_reply_bulks(ql.range(start, end + 1))
+    n, body = ql.range_resp(start, end + 1)
+    c.add_reply_array_len(n)
+    c.add_reply(body)
 
 
 @command("ltrim")
