@@ -60,6 +60,7 @@ from typing import Any, Callable
 from omakase import replies
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
+from omakase.types._members import remove_members
 from omakase.encodings.listpack import Listpack
 from omakase.hashtable import HashTable
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
@@ -477,22 +478,7 @@ def hdel_command(c: Any, argv: list[bytes]) -> None:
     if o.__class__ is not Hash:
         c.add_reply_error(WRONGTYPE)
         return
-    deleted = 0
-    removed = False
-    for field in argv[2:]:
-        if o.delete(field):
-            deleted += 1
-            if not len(o):
-                db.delete(key)
-                removed = True
-                break
-    if deleted:
-        server = c.server
-        db.signal_modified_key(key)
-        server.notify(NOTIFY_HASH, "hdel", key, db.id)
-        if removed:
-            server.notify(NOTIFY_GENERIC, "del", key, db.id)
-        server.dirty += deleted
+    deleted = remove_members(c, key, o, argv[2:], Hash.delete, NOTIFY_HASH, "hdel")
     c.add_reply_int(deleted)
 
 

@@ -45,6 +45,7 @@ from typing import Any, Callable
 from omakase import replies
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
+from omakase.types._members import remove_members
 from omakase.encodings.intset import Intset
 from omakase.hashtable import HashTable
 from omakase.types.hash import new_lru, cstr_lower
@@ -275,23 +276,7 @@ def srem_command(c: Any, argv: list[bytes]) -> None:
     if o is None:
         c.add_reply_int(0)
         return
-    db = c.db
-    deleted = 0
-    removed = False
-    for m in argv[2:]:
-        if o.remove(m):
-            deleted += 1
-            if not len(o):
-                db.delete(key)
-                removed = True
-                break
-    if deleted:
-        server = c.server
-        db.signal_modified_key(key)
-        server.notify(NOTIFY_SET, "srem", key, db.id)
-        if removed:
-            server.notify(NOTIFY_GENERIC, "del", key, db.id)
-        server.dirty += deleted
+    deleted = remove_members(c, key, o, argv[2:], type(o).remove, NOTIFY_SET, "srem")
     c.add_reply_int(deleted)
 
 

@@ -118,6 +118,7 @@ from omakase import replies
 from omakase.blocking import BLOCKED_ZSET, block_for_keys, deny_blocking, parse_timeout
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
+from omakase.types._members import remove_members
 from omakase.encodings.listpack import Listpack, entry_to_score, zset_score_entry
 from omakase.encodings.skiplist import LEX_MAX, LEX_MIN, ZLexRangeSpec, ZRangeSpec, ZSet
 from omakase.objects import type_name
@@ -987,23 +988,7 @@ def zrem_command(c: Any, argv: list[bytes]) -> None:
     if z is None:
         c.add_reply_int(0)
         return
-    db = c.db
-    deleted = 0
-    keyremoved = False
-    for member in argv[2:]:
-        if zset_del(z, member):
-            deleted += 1
-            if not len(z):
-                db.delete(key)
-                keyremoved = True
-                break
-    if deleted:
-        server = c.server
-        server.notify(NOTIFY_ZSET, "zrem", key, db.id)
-        if keyremoved:
-            server.notify(NOTIFY_GENERIC, "del", key, db.id)
-        db.signal_modified_key(key)
-        server.dirty += deleted
+    deleted = remove_members(c, key, z, argv[2:], zset_del, NOTIFY_ZSET, "zrem")
     c.add_reply_int(deleted)
 
 
