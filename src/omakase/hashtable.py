@@ -18,10 +18,19 @@ one big dict does), small enough that moving a bucket is a few microseconds.
 * ``t0`` is the main table; while rehashing, ``t1`` is the new one and
   ``rehashidx`` is the next bucket of ``t0`` to move.  Buckets below
   ``rehashidx`` are empty: their keys are in ``t1``.
-* Lookups and writes call ``rehash_step()`` (one bucket), as
-  ``_dictRehashStep`` does, unless rehashing is paused (``pause_rehash`` while a
-  safe iterator or a forked child would be hurt by moving entries).
-  ``rehash_ms(1)`` is the cron's bounded share.
+* Lookups and writes step the rehash, as ``_dictRehashStep`` does, unless
+  rehashing is paused (``pause_rehash`` while a safe iterator or a forked
+  child would be hurt by moving entries).  One of our buckets is about
+  BUCKET_LOAD of Redis's, so a step (one bucket) is taken every
+  BUCKET_LOAD / 4 operations: about 4 entries moved per operation on
+  average (Redis moves about one), and a rehash still ends after a quarter
+  of the inserts that would make the table double again.  ``rehash_ms(1)`` is the cron's bounded share.
+* ``t1`` is allocated as a list of ``None``: a bucket of the new table is
+  created when the old bucket(s) that feed it are moved (every old index is
+  processed, empty or not, so all of ``t1`` exists when the rehash ends).
+  Allocating 2**17 dicts at once would itself be a stall of tens of ms.
+  Moved buckets of ``t0`` are replaced by one shared read-only empty mapping,
+  so finishing a rehash frees no per-bucket objects either.
 * The table grows (double) when keys > buckets * BUCKET_LOAD and shrinks,
   from the cron, when it is under 10% full, as Redis's ``htNeedsResize``.
   While a fork child exists, growing waits until the load is 5x, like
@@ -52,7 +61,9 @@ fork resize policy; ``scan()`` pauses rehashing while it calls back, as
 ``dictScan`` does, so a callback that deletes cannot move buckets under it;
 ``sample()`` follows ``dictGetSomeKeys`` (skips the moved part of the old
 table and the out-of-range part of the smaller one, caps count at the size)
-and never returns an entry twice.
+and never returns an entry twice; rehash steps are rate-limited and ``t1``
+is allocated lazily (see above), which removed the 30-50 ms stalls measured
+by ``bench/resize_latency.py`` while a big table was rehashing.
 """
 from __future__ import annotations
 
@@ -60,6 +71,7 @@ import os
 import random
 import time
 from itertools import islice
+from types import MappingProxyType
 from typing import Any, Callable, Iterator
 
 PLAIN_DICT = os.environ.get("OMAKASE_PLAIN_DICT") == "1"   # benchmark-only
@@ -68,6 +80,7 @@ INITIAL_BUCKETS = 1 if PLAIN_DICT else 4
 MIN_FILL_PERCENT = 10
 FORCE_RESIZE_RATIO = 5
 _M64 = (1 << 64) - 1
+_MOVED = MappingProxyType({})     # a moved bucket of t0: empty, never written
 
 
 def _rev64(v: int) -> int:
@@ -76,15 +89,17 @@ def _rev64(v: int) -> int:
 
 class HashTable:
     __slots__ = ("t0", "mask0", "t1", "mask1", "rehashidx", "used",
-                 "pause_rehash", "resize_allowed")
+                 "pause_rehash", "resize_allowed", "step_credit", "step_every")
 
     def __init__(self) -> None:
         self.t0: list[dict] = [{} for _ in range(INITIAL_BUCKETS)]
         self.mask0 = INITIAL_BUCKETS - 1
-        self.t1: list[dict] | None = None
+        self.t1: list[dict | None] | None = None
         self.mask1 = 0
         self.rehashidx = -1
         self.used = 0
+        self.step_credit = 0
+        self.step_every = 1
         self.pause_rehash = 0
         # False while a child process shares our pages (see module docstring).
         self.resize_allowed = True
@@ -97,7 +112,10 @@ class HashTable:
         """The bucket that holds (or would hold) key, stepping a rehash."""
         if self.rehashidx >= 0:
             if not self.pause_rehash:
-                self.rehash_step()
+                self.step_credit += 1
+                if self.step_credit >= self.step_every:
+                    self.step_credit = 0
+                    self.rehash_step()
             if self.rehashidx >= 0:
                 h = hash(key)
                 i = h & self.mask0
@@ -151,9 +169,11 @@ class HashTable:
             size *= 2
         if size == len(self.t0) or self.rehashidx >= 0:
             return
-        self.t1 = [{} for _ in range(size)]
+        self.t1 = [None] * size
         self.mask1 = size - 1
         self.rehashidx = 0
+        self.step_credit = 0
+        self.step_every = max(1, BUCKET_LOAD // 4)
 
     def needs_shrink(self) -> bool:
         n = len(self.t0)
@@ -172,21 +192,26 @@ class HashTable:
         if self.rehashidx < 0:
             return False
         t0, t1, mask1 = self.t0, self.t1, self.mask1
-        n0 = len(t0)
+        n0, n1 = len(t0), len(t1)
         empty_visits = buckets * 10
         idx = self.rehashidx
         while buckets and idx < n0:
+            # create the buckets of t1 that old bucket idx feeds
+            if n1 > n0:
+                for j in range(idx, n1, n0):
+                    t1[j] = {}
+            elif t1[idx & mask1] is None:
+                t1[idx & mask1] = {}
             b = t0[idx]
+            t0[idx] = _MOVED
+            idx += 1
             if not b:
-                idx += 1
                 empty_visits -= 1
                 if empty_visits == 0:
                     break
                 continue
             for k, v in b.items():
                 t1[hash(k) & mask1][k] = v
-            t0[idx] = {}
-            idx += 1
             buckets -= 1
         if idx >= n0:
             self.t0, self.mask0 = t1, mask1
@@ -197,13 +222,18 @@ class HashTable:
         return True
 
     def rehash_ms(self, ms: float) -> int:
-        """Rehash for about `ms` milliseconds (serverCron's share)."""
+        """Rehash for about `ms` milliseconds (serverCron's share).
+        dictRehashMilliseconds checks the clock every 100 of Redis's
+        buckets (~100 entries); ours hold ~BUCKET_LOAD entries each, so the
+        clock is checked every ~128 entries, not every 100 buckets (which
+        made one cron tick a 15-20 ms stall at a few million keys)."""
         if self.rehashidx < 0 or self.pause_rehash:
             return 0
+        chunk = max(1, 128 // BUCKET_LOAD)
         deadline = time.perf_counter() + ms / 1000.0
         steps = 0
-        while self.rehash_step(100):
-            steps += 100
+        while self.rehash_step(chunk):
+            steps += chunk
             if time.perf_counter() > deadline:
                 break
         return steps
@@ -217,9 +247,12 @@ class HashTable:
 
     # -- iteration ----------------------------------------------------------
     def buckets(self) -> Iterator[dict]:
+        """Every bucket (moved ones are empty; t1's not yet created skipped)."""
         yield from self.t0
         if self.t1 is not None:
-            yield from self.t1
+            for b in self.t1:
+                if b is not None:
+                    yield b
 
     def keys(self) -> Iterator[bytes]:
         """All keys. The caller must not add or remove keys meanwhile
@@ -258,11 +291,15 @@ class HashTable:
             if len(small) > len(large):
                 small, large = large, small
             m0, m1 = len(small) - 1, len(large) - 1
-            for k, val in list(small[v & m0].items()):
-                fn(k, val)
-            while True:
-                for k, val in list(large[v & m1].items()):
+            b = small[v & m0]
+            if b:
+                for k, val in list(b.items()):
                     fn(k, val)
+            while True:
+                b = large[v & m1]
+                if b:
+                    for k, val in list(b.items()):
+                        fn(k, val)
                 v |= ~m1 & _M64
                 v = _rev64(v)
                 v = (v + 1) & _M64
