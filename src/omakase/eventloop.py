@@ -67,18 +67,15 @@ class _EpollBackend:
         except (OSError, ValueError):
             pass
 
+    # epoll reports EPOLLERR/EPOLLHUP without asking; they count as both
+    # readable and writable so the handler discovers the error itself.
+    read_bits = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
+    write_bits = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
+
     def poll(self, timeout: float) -> list[tuple[int, int]]:
-        # epoll reports EPOLLERR/EPOLLHUP without asking; treat them as both
-        # readable and writable so the handler discovers the error itself.
-        out = []
-        for fd, ev in self._ep.poll(timeout):
-            mask = 0
-            if ev & (select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP):
-                mask |= READABLE
-            if ev & (select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP):
-                mask |= WRITABLE
-            out.append((fd, mask))
-        return out
+        """(fd, raw event bits); process_events tests them against
+        read_bits/write_bits, so no Python work is done per event here."""
+        return self._ep.poll(timeout)
 
     def close(self) -> None:
         self._ep.close()
@@ -111,17 +108,12 @@ class _PollBackend:
         except (KeyError, ValueError):
             pass
 
+    read_bits = select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL
+    write_bits = select.POLLOUT | select.POLLERR | select.POLLHUP
+
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         ms = None if timeout < 0 else int(timeout * 1000 + 0.999)
-        out = []
-        for fd, ev in self._p.poll(ms):
-            mask = 0
-            if ev & (select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL):
-                mask |= READABLE
-            if ev & (select.POLLOUT | select.POLLERR | select.POLLHUP):
-                mask |= WRITABLE
-            out.append((fd, mask))
-        return out
+        return self._p.poll(ms)
 
     def close(self) -> None:
         pass
@@ -129,6 +121,8 @@ class _PollBackend:
 
 class _SelectBackend:
     name = "select"
+    read_bits = READABLE
+    write_bits = WRITABLE
 
     def __init__(self) -> None:
         self._r: set[int] = set()
@@ -298,14 +292,16 @@ class EventLoop:
             self.after_sleep()
         readers = self.readers
         writers = self.writers
-        for fd, mask in ready:
+        rbits = self.backend.read_bits
+        wbits = self.backend.write_bits
+        for fd, ev in ready:
             # Like Redis (without AE_BARRIER) fire readable first, then
             # writable; a handler may have closed the fd in between.
-            if mask & READABLE:
+            if ev & rbits:
                 h = readers.get(fd)
                 if h is not None:
                     h(fd)
-            if mask & WRITABLE:
+            if ev & wbits:
                 h = writers.get(fd)
                 if h is not None:
                     h(fd)

@@ -45,19 +45,21 @@ ACCEPTABLE_STALE = 10
 DBS_PER_CALL = 16
 
 
-class _CycleState:
-    __slots__ = ("current_db", "timelimit_exit", "last_fast_cycle")
+class CycleState:
+    """What one cycle leaves for the next.  ``fast_wanted`` is the cheap
+    test beforeSleep makes on every loop pass: only a cycle that ran out of
+    time (or found the keyspace too stale) makes a FAST cycle worth trying."""
+    __slots__ = ("current_db", "timelimit_exit", "last_fast_cycle", "fast_wanted")
 
     def __init__(self) -> None:
         self.current_db = 0
         self.timelimit_exit = False
         self.last_fast_cycle = 0.0
+        self.fast_wanted = False
 
 
 def active_expire_cycle(server: Any, cycle_type: int) -> None:
-    state = getattr(server, "expire_cycle_state", None)
-    if state is None:
-        state = server.expire_cycle_state = _CycleState()
+    state = server.expire_cycle_state
     effort = server.config.active_expire_effort - 1
     keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP // 4 * effort
     fast_duration = FAST_DURATION_US + FAST_DURATION_US // 4 * effort
@@ -135,3 +137,6 @@ def active_expire_cycle(server: Any, cycle_type: int) -> None:
     server.stat_expire_cycle_time_used += int(elapsed * 1e6)
     current = total_expired / total_sampled if total_sampled else 0.0
     server.stat_expired_stale_perc = current * 100 * 0.05 + server.stat_expired_stale_perc * 0.95
+    # Redis compares a fraction (0..1) with a percentage here, as above.
+    state.fast_wanted = (state.timelimit_exit
+                         or server.stat_expired_stale_perc / 100.0 >= acceptable_stale)

@@ -35,6 +35,7 @@ from omakase.resp import ProtocolError, RequestParser
 from omakase.util import format_double
 
 READ_CHUNK = 16 * 1024
+MIN_QUERY_LIMIT = 1024 * 1024
 BIG_BULK = 16 * 1024
 _pack = hiredis.pack_command
 
@@ -143,14 +144,17 @@ class Client:
         if not data:
             self.server.free_client(self)
             return
-        if self.server.edge_triggered and len(data) == READ_CHUNK:
-            data = self._drain_socket(data)
         server = self.server
+        if len(data) == READ_CHUNK and server.edge_triggered:
+            data = self._drain_socket(data)
         self.last_interaction = server.unixtime
         server.stat_net_input_bytes += len(data)
-        self.parser.feed(data)
-        limit = server.config.client_query_buffer_limit
-        if self.parser.pending_bytes() > limit and not self.flags & ClientFlag.MASTER:
+        parser = self.parser
+        parser.feed(data)
+        # client-query-buffer-limit is at least 1 MiB: test cheaply first.
+        if ((parser.retained_len if parser.fast else len(parser.buf)) > MIN_QUERY_LIMIT
+                and parser.pending_bytes() > server.config.client_query_buffer_limit
+                and not self.flags & ClientFlag.MASTER):
             server.log.warning(f"Closing client that reached max query buffer length: "
                                f"{self.info_line()} (qbuf initial bytes: "
                                f"{bytes(data[:64])!r})")

@@ -58,6 +58,7 @@ from typing import Any, Callable
 from omakase import replies
 from omakase.commands.registry import CmdFlag, Command, CommandTable
 from omakase.eventloop import EventLoop
+from omakase.expire import FAST_CYCLE, SLOW_CYCLE, CycleState, active_expire_cycle
 from omakase.keyspace import Db
 from omakase.networking import Client, ClientFlag, FakeClient
 from omakase.objects import lru_trailer
@@ -139,6 +140,7 @@ class Server:
         self.client_pause_write_only = False
         self.paused_clients: list[Client] = []
         self.cronloops = 0
+        self.expire_cycle_state = CycleState()
         self.hz = config.hz
         self.reset_stats()
         self.stat_numconnections = 0
@@ -604,7 +606,6 @@ class Server:
                 self.free_client(c)
 
     def _databases_cron(self) -> None:
-        from omakase.expire import active_expire_cycle, SLOW_CYCLE
         if self.config.active_expire_enabled and not self.masterhost:
             active_expire_cycle(self, SLOW_CYCLE)
         child = self.has_active_child()
@@ -645,13 +646,17 @@ class Server:
         return sum(m[2]) / 16
 
     def before_sleep(self) -> None:
+        """beforeSleep: runs before every poll, so each step is guarded by
+        one cheap test and the common pass (nothing to do but write
+        replies) costs a few attribute reads."""
         if self.ready_keys and self.ready_keys_handler is not None:
             self.ready_keys_handler()
-        if self.config.active_expire_enabled and not self.masterhost:
-            from omakase.expire import active_expire_cycle, FAST_CYCLE
+        if (self.expire_cycle_state.fast_wanted and self.config.active_expire_enabled
+                and not self.masterhost):
             active_expire_cycle(self, FAST_CYCLE)
-        for hook in self.before_sleep_hooks:
-            hook()
+        if self.before_sleep_hooks:
+            for hook in self.before_sleep_hooks:
+                hook()
         if self.clients_to_close:
             closing = self.clients_to_close
             self.clients_to_close = []

@@ -356,3 +356,19 @@ def test_shutdown_is_refused_in_multi(r, server):
     finally:
         rc.close()
     assert r.ping()
+
+
+def test_debug_encoding_dumps_match_redis(server, oracle):
+    from rawclient import RawClient
+    cmds = [("RPUSH", "l", "a", "b"), ("HSET", "h", "a", "1"), ("ZADD", "z", "1", "a"),
+            ("SET", "s", "1"), ("DEBUG", "LISTPACK", "h"), ("DEBUG", "LISTPACK", "z"),
+            ("DEBUG", "LISTPACK", "l"), ("DEBUG", "QUICKLIST", "l"), ("DEBUG", "QUICKLIST", "h"),
+            ("DEBUG", "LISTPACK", "s"), ("DEBUG", "LISTPACK", "nokey"),
+            ("DEBUG", "STRINGMATCH-TEST")]
+    outs = []
+    for srv in (server, oracle):
+        c = RawClient(srv.host, srv.port)
+        c.call("FLUSHALL")
+        outs.append([c.call(*cmd) for cmd in cmds])
+        c.close()
+    assert outs[0] == outs[1]

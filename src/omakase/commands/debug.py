@@ -50,13 +50,16 @@ which can differ from Redis's LZF by a few bytes (DIVERGENCE).
 from __future__ import annotations
 
 import hashlib
+import random
+import sys
 import time
 from typing import Any, Callable
 
 from omakase import objects, replies
 from omakase.commands.registry import command
 from omakase.keyspace import new_string
-from omakase.util import format_double, parse_ll
+from omakase.objects import encoding_name
+from omakase.util import format_double, glob_match, parse_ll
 
 DEBUG_SUBCOMMANDS: dict[bytes, Callable[[Any, list[bytes]], bool]] = {}
 
@@ -440,6 +443,39 @@ def _change_repl_id(server: Any) -> None:
     server.second_replid_offset = -1
 
 
+def _debug_encoding_dump(c: Any, key: bytes, encoding: str) -> None:
+    """DEBUG LISTPACK / QUICKLIST: describe the encoding on stdout."""
+    value = c.db.lookup(key, touch=False, stats=False)
+    if value is None:
+        c.add_reply_error("no such key")
+        return
+    if encoding_name(value) != encoding:
+        c.add_reply_error(f"Not a {encoding} encoded object.")
+        return
+    inner = getattr(value, "ql", None) or getattr(value, "data", None) \
+        or getattr(value, "ptr", None)
+    if encoding == "quicklist":
+        lines = [f"{{quicklist}} count: {len(inner)} nodes: {inner.node_count}"]
+        lines += [f"  node {i}: {info}" for i, info in enumerate(inner.node_info())]
+    else:
+        lines = [f"{{listpack}} bytes: {inner.nbytes} elements: {len(inner)}"]
+        lines += [f"  [{i}] {e!r}" for i, e in enumerate(inner.to_list())]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    c.add_reply_status(f"{encoding.capitalize()} structure printed on stdout")
+
+
+def _stringmatch_fuzz(rounds: int = 100000) -> None:
+    """DEBUG STRINGMATCH-TEST: random patterns and strings through the
+    matcher; passing means it returned for all of them."""
+    rng = random.Random()
+    alphabet = b"ab*?[]^-\\"
+    for _ in range(rounds):
+        pattern = bytes(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        string = bytes(rng.choice(b"ab[]-") for _ in range(rng.randrange(12)))
+        glob_match(pattern, string)
+
+
 def _subcommand_error(c: Any, argv: list[bytes]) -> None:
     c.add_reply_error("unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
                       % argv[1][:128].decode("utf-8", "replace"))
@@ -480,6 +516,13 @@ def debug_command(c: Any, argv: list[bytes]) -> None:
         _change_repl_id(server)
         server.log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
         c.add_reply_ok()
+    elif sub == b"listpack" and argc == 3:
+        _debug_encoding_dump(c, argv[2], "listpack")
+    elif sub == b"quicklist" and argc in (3, 4):
+        _debug_encoding_dump(c, argv[2], "quicklist")
+    elif sub == b"stringmatch-test" and argc == 2:
+        _stringmatch_fuzz()
+        c.add_reply_status("Apparently Redis did not crash: test passed")
     elif sub == b"protocol" and argc == 3:
         _debug_protocol(c, argv[2])
     elif sub == b"quicklist-packed-threshold" and argc == 3:
