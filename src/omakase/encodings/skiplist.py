@@ -52,7 +52,7 @@ where Redis allocates a new one).
 from __future__ import annotations
 
 import random as _random
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 __all__ = [
     "ZSkiplist",
@@ -449,21 +449,26 @@ class ZSkiplist:
             return False
         return True
 
-    def first_in_range(self, spec: ZRangeSpec) -> Optional[ZSkiplistNode]:
-        """``zslFirstInRange``: lowest node whose score is in ``spec``."""
-        if not self.is_in_range(spec):
-            return None
+    def _advance_while(self, keep_going: Callable[[ZSkiplistNode], bool]) -> ZSkiplistNode:
+        """From the header, go as far right as ``keep_going`` allows on every
+        level; returns the last node passed (the header if none)."""
         x = self.header
-        gte = spec.gte_min
         i = self.level - 1
         while i >= 0:
             j = i << 1
             nxt = x.lv[j]
-            while nxt is not None and not gte(nxt.score):
+            while nxt is not None and keep_going(nxt):
                 x = nxt
                 nxt = x.lv[j]
             i -= 1
-        x = x.lv[0]
+        return x
+
+    def first_in_range(self, spec: ZRangeSpec) -> Optional[ZSkiplistNode]:
+        """``zslFirstInRange``: lowest node whose score is in ``spec``."""
+        if not self.is_in_range(spec):
+            return None
+        gte = spec.gte_min
+        x = self._advance_while(lambda n: not gte(n.score)).lv[0]
         if x is None or not spec.lte_max(x.score):
             return None
         return x
@@ -472,16 +477,8 @@ class ZSkiplist:
         """``zslLastInRange``: highest node whose score is in ``spec``."""
         if not self.is_in_range(spec):
             return None
-        x = self.header
         lte = spec.lte_max
-        i = self.level - 1
-        while i >= 0:
-            j = i << 1
-            nxt = x.lv[j]
-            while nxt is not None and lte(nxt.score):
-                x = nxt
-                nxt = x.lv[j]
-            i -= 1
+        x = self._advance_while(lambda n: lte(n.score))
         if x is self.header or not spec.gte_min(x.score):
             return None
         return x
@@ -504,17 +501,8 @@ class ZSkiplist:
         """``zslFirstInLexRange``."""
         if not self.is_in_lex_range(spec):
             return None
-        x = self.header
         gte = spec.gte_min
-        i = self.level - 1
-        while i >= 0:
-            j = i << 1
-            nxt = x.lv[j]
-            while nxt is not None and not gte(nxt.ele):
-                x = nxt
-                nxt = x.lv[j]
-            i -= 1
-        x = x.lv[0]
+        x = self._advance_while(lambda n: not gte(n.ele)).lv[0]
         if x is None or not spec.lte_max(x.ele):
             return None
         return x
@@ -523,16 +511,8 @@ class ZSkiplist:
         """``zslLastInLexRange``."""
         if not self.is_in_lex_range(spec):
             return None
-        x = self.header
         lte = spec.lte_max
-        i = self.level - 1
-        while i >= 0:
-            j = i << 1
-            nxt = x.lv[j]
-            while nxt is not None and lte(nxt.ele):
-                x = nxt
-                nxt = x.lv[j]
-            i -= 1
+        x = self._advance_while(lambda n: lte(n.ele))
         if x is self.header or not spec.gte_min(x.ele):  # type: ignore[arg-type]
             return None
         return x
