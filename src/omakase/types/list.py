@@ -418,6 +418,20 @@ def rpop_command(c: Any, argv: list[bytes]) -> None:
     _pop_generic(c, argv, LIST_TAIL)
 
 
+def index_span(start: int, end: int, llen: int) -> tuple[int, int] | None:
+    """LRANGE/LTRIM's inclusive index range, negative indexes counted from
+    the tail and clamped; None when it selects nothing."""
+    if start < 0:
+        start += llen
+    if end < 0:
+        end += llen
+    if start < 0:
+        start = 0
+    if start > end or start >= llen:
+        return None
+    return start, min(end, llen - 1)
+
+
 @command("lrange")
 def lrange_command(c: Any, argv: list[bytes]) -> None:
     ok1, start = parse_ll(argv[2])
@@ -433,19 +447,11 @@ def lrange_command(c: Any, argv: list[bytes]) -> None:
         c.add_reply_error(WRONGTYPE)
         return
     ql = o.ql
-    llen = len(ql)
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
+    span = index_span(start, end, len(ql))
+    if span is None:
         c.add_reply(replies.EMPTY_ARRAY)
         return
-    if end >= llen:
-        end = llen - 1
-    n, body = ql.range_resp(start, end + 1)
+    n, body = ql.range_resp(span[0], span[1] + 1)
     c.add_reply_array_len(n)
     c.add_reply(body)
 
@@ -468,18 +474,11 @@ def ltrim_command(c: Any, argv: list[bytes]) -> None:
         return
     ql = o.ql
     llen = len(ql)
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
+    span = index_span(start, end, llen)
+    if span is None:
         ltrim, rtrim = llen, 0
     else:
-        if end >= llen:
-            end = llen - 1
-        ltrim, rtrim = start, llen - end - 1
+        ltrim, rtrim = span[0], llen - span[1] - 1
     ql.delete_range(0, ltrim)
     ql.delete_range(-rtrim, rtrim)
     server = c.server
