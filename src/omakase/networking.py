@@ -38,6 +38,9 @@ READ_CHUNK = 16 * 1024
 MIN_QUERY_LIMIT = 1024 * 1024
 BIG_BULK = 16 * 1024
 _pack = hiredis.pack_command
+_NULL_RESP3 = replies.NULL_RESP3
+_NULL_BULK = replies.NULL_BULK_RESP2
+_NULL_ARRAY = replies.NULL_ARRAY_RESP2
 
 
 class ClientFlag:
@@ -295,10 +298,12 @@ class Client:
         self.add_reply_bulk(s.encode())
 
     def add_reply_null(self) -> None:
-        self.add_reply(replies.NULL_RESP3 if self.resp == 3 else replies.NULL_BULK_RESP2)
+        if not self.reply_off:
+            self.reply.append(_NULL_RESP3 if self.resp == 3 else _NULL_BULK)
 
     def add_reply_null_array(self) -> None:
-        self.add_reply(replies.NULL_RESP3 if self.resp == 3 else replies.NULL_ARRAY_RESP2)
+        if not self.reply_off:
+            self.reply.append(_NULL_RESP3 if self.resp == 3 else _NULL_ARRAY)
 
     def add_reply_bool(self, v: bool) -> None:
         if self.resp == 3:
@@ -326,7 +331,8 @@ class Client:
             self.add_reply_bulk(text)
 
     def add_reply_array_len(self, n: int) -> None:
-        self.add_reply(MBULK_HDR[n] if n < 1024 else b"*%d\r\n" % n)
+        if not self.reply_off:
+            self.reply.append(MBULK_HDR[n] if n < 1024 else b"*%d\r\n" % n)
 
     def add_reply_map_len(self, n: int) -> None:
         if self.resp == 3:
