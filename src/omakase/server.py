@@ -149,6 +149,8 @@ class Server:
         self._register_config_listeners()
         from omakase.commands.multi import install as install_multi
         install_multi(self)
+        from omakase.commands.pubsub import install as install_pubsub
+        install_pubsub(self)
 
     # ------------------------------------------------------------------
     # Clocks
