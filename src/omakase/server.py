@@ -151,6 +151,8 @@ class Server:
         install_multi(self)
         from omakase.commands.pubsub import install as install_pubsub
         install_pubsub(self)
+        from omakase.commands.slowlog import install as install_operator_tools
+        install_operator_tools(self)
 
     # ------------------------------------------------------------------
     # Clocks

@@ -1,0 +1,325 @@
+"""The latency monitor and per-command latency histograms: LATENCY
+LATEST / HISTORY / RESET / GRAPH / DOCTOR / HISTOGRAM / HELP (Redis's
+``latency.c``, ``sparkline.c`` and the histogram part of ``call()``).
+
+Events
+------
+``add_sample(event, ms)`` is ``latencyAddSample``: one time series of 160
+(time, latency) samples per event, at most one sample per second (a second
+sample in the same second only raises it), plus the all-time max.  The
+after-call hook (``slowlog.py``) adds "command" / "fast-command" samples
+when ``latency-monitor-threshold`` (ms) is set and a command took at least
+that long; other subsystems may call ``server.latency.add_sample_if_needed``.
+
+Histograms
+----------
+With ``latency-tracking yes`` every command's duration lands in one of the
+buckets Redis reports: Redis keeps an HdrHistogram (1 ns .. 1 s, 2
+significant digits, values in ns) and iterates it logarithmically from 1024 ns
+by powers of two.  Each step's "highest equivalent value" / 1000 is the
+bucket label (1, 2, 4, 8, 16, 33, 66, 132 ... µs), and a duration of d µs
+falls in the first bucket whose label is >= d.  So a list of 21 counters per
+command (bisect on the labels) gives the same cumulative reply.  CONFIG
+RESETSTAT clears them.
+
+DIVERGENCES: LATENCY LATEST and a bare LATENCY HISTOGRAM list events /
+commands in first-seen order (Redis: hash-table order).  LATENCY DOCTOR
+returns Redis's two fixed messages when monitoring is off or no event was
+seen, but only a short per-event summary instead of Redis's full
+analysis-and-advice report otherwise.  INFO latencystats percentiles are not
+produced here.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from omakase.commands.registry import command
+
+TS_LEN = 160
+GRAPH_COLS = 80
+# Bucket labels (µs): highest_equivalent_value(1024 * 2**k) // 1000 for an
+# HdrHistogram with 2 significant digits (sub-bucket count 256).
+LABELS = [((1 << (10 + k)) + (1 << (3 + k)) - 1) // 1000 for k in range(21)]
+_MAX_US = 1_000_000          # values above 1 s are clamped, as by hdr max
+
+LATENCY_HELP = [
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram "
+    "for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
+]
+
+DAVE_DISABLED = (
+    "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis "
+    "instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in "
+    "order to enable it. If we weren't in a deep space mission I'd suggest to take a look "
+    "at https://redis.io/topics/latency-monitor.\n")
+DAVE_NOTHING = (
+    "Dave, no latency spike was observed during the lifetime of this Redis instance, "
+    "not in the slightest bit. I honestly think you ought to sit down calmly, take a "
+    "stress pill, and think things over.\n")
+
+
+class TimeSeries:
+    __slots__ = ("times", "latencies", "idx", "max")
+
+    def __init__(self) -> None:
+        self.times = [0] * TS_LEN
+        self.latencies = [0] * TS_LEN
+        self.idx = 0
+        self.max = 0
+
+    def samples(self) -> list[tuple[int, int]]:
+        out = []
+        for j in range(TS_LEN):
+            i = (self.idx + j) % TS_LEN
+            if self.times[i]:
+                out.append((self.times[i], self.latencies[i]))
+        return out
+
+
+class Latency:
+    __slots__ = ("server", "events", "histograms")
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.events: dict[bytes, TimeSeries] = {}
+        self.histograms: dict[Any, list[int]] = {}   # cmd -> [calls, 21 counters...]
+
+    def add_sample(self, event: bytes, ms: int) -> None:
+        """latencyAddSample."""
+        ts = self.events.get(event)
+        if ts is None:
+            ts = self.events[event] = TimeSeries()
+        now = int(time.time())
+        if ms > ts.max:
+            ts.max = ms
+        prev = (ts.idx + TS_LEN - 1) % TS_LEN
+        if ts.times[prev] == now:
+            if ms > ts.latencies[prev]:
+                ts.latencies[prev] = ms
+            return
+        ts.times[ts.idx] = now
+        ts.latencies[ts.idx] = ms
+        ts.idx = (ts.idx + 1) % TS_LEN
+
+    def add_sample_if_needed(self, event: bytes, ms: int) -> None:
+        threshold = self.server.config.latency_monitor_threshold
+        if threshold and ms >= threshold:
+            self.add_sample(event, ms)
+
+    def reset_histograms(self) -> None:
+        self.histograms.clear()
+
+
+def install(server: Any) -> None:
+    server.latency = Latency(server)
+
+
+def _reply_cdf(c: Any, h: list[int]) -> None:
+    """fillCommandCDF: {calls, histogram_usec: {label: cumulative count}}."""
+    c.add_reply_map_len(2)
+    c.add_reply_bulk(b"calls")
+    c.add_reply_int(h[0])
+    c.add_reply_bulk(b"histogram_usec")
+    pairs = []
+    total = 0
+    for k in range(21):
+        n = h[1 + k]
+        if n:
+            total += n
+            pairs.append((LABELS[k], total))
+    c.add_reply_map_len(len(pairs))
+    for label, cum in pairs:
+        c.add_reply_int(label)
+        c.add_reply_int(cum)
+
+
+@command("latency|help")
+def latency_help_command(c: Any, argv: list[bytes]) -> None:
+    c.add_reply_help("latency", LATENCY_HELP)
+
+
+@command("latency|latest")
+def latency_latest_command(c: Any, argv: list[bytes]) -> None:
+    events = c.server.latency.events
+    c.add_reply_array_len(len(events))
+    for name, ts in events.items():
+        last = (ts.idx + TS_LEN - 1) % TS_LEN
+        c.add_reply_array_len(4)
+        c.add_reply_bulk(name)
+        c.add_reply_int(ts.times[last])
+        c.add_reply_int(ts.latencies[last])
+        c.add_reply_int(ts.max)
+
+
+@command("latency|history")
+def latency_history_command(c: Any, argv: list[bytes]) -> None:
+    ts = c.server.latency.events.get(argv[2])
+    if ts is None:
+        c.add_reply_array_len(0)
+        return
+    samples = ts.samples()
+    c.add_reply_array_len(len(samples))
+    for t, ms in samples:
+        c.add_reply_array_len(2)
+        c.add_reply_int(t)
+        c.add_reply_int(ms)
+
+
+@command("latency|reset")
+def latency_reset_command(c: Any, argv: list[bytes]) -> None:
+    events = c.server.latency.events
+    if len(argv) == 2:
+        n = len(events)
+        events.clear()
+    else:
+        n = 0
+        for name in argv[2:]:
+            if events.pop(name, None) is not None:
+                n += 1
+    c.add_reply_int(n)
+
+
+@command("latency|graph")
+def latency_graph_command(c: Any, argv: list[bytes]) -> None:
+    event = argv[2]
+    ts = c.server.latency.events.get(event)
+    if ts is None:
+        c.add_reply_error("No samples available for event '%s'"
+                          % event.decode("utf-8", "surrogateescape"))
+        return
+    c.add_reply_verbatim(render_graph(event, ts), b"txt")
+
+
+def render_graph(event: bytes, ts: TimeSeries) -> bytes:
+    """latencyCommandGenSparkeline + sparklineRender (4 rows, filled)."""
+    now = int(time.time())
+    values: list[int] = []
+    labels: list[bytes] = []
+    for t, ms in ts.samples():
+        elapsed = now - t
+        if elapsed < 60:
+            label = b"%ds" % elapsed
+        elif elapsed < 3600:
+            label = b"%dm" % (elapsed // 60)
+        elif elapsed < 86400:
+            label = b"%dh" % (elapsed // 3600)
+        else:
+            label = b"%dd" % (elapsed // 86400)
+        values.append(ms)
+        labels.append(label)
+    lo = min(values) if values else 0
+    hi = max(values) if values else 0
+    out = [b"%b - high %d ms, low %d ms (all time high %d ms)\n" % (event, hi, lo, ts.max),
+           b"-" * GRAPH_COLS + b"\n"]
+    for j in range(0, len(values), GRAPH_COLS):
+        if j:
+            out.append(b"\n")
+        out.append(_render_range(values[j:j + GRAPH_COLS], labels[j:j + GRAPH_COLS],
+                                 lo, hi, 4))
+    return b"".join(out)
+
+
+def _render_range(values: list[int], labels: list[bytes], lo: int, hi: int,
+                  rows: int) -> bytes:
+    """sparklineRenderRange with SPARKLINE_FILL and one label margin row."""
+    fill = b"_o#"
+    steps = 3 * rows
+    relmax = float(hi - lo) or 1.0
+    stepv = []
+    for v in values:
+        step = int(int((v - lo) * steps) / relmax)
+        stepv.append(min(max(step, 0), steps - 1))
+    out = []
+    row = 0
+    n = len(values)
+    while True:
+        chars = bytearray(b" " * n)
+        more = False
+        if row < rows:
+            more = n > 0
+            for j in range(n):
+                idx = stepv[j] - (rows - row - 1) * 3
+                if 0 <= idx < 3:
+                    chars[j] = fill[idx]
+                elif idx >= 3:
+                    chars[j] = ord("|")
+        elif row - rows < 1:
+            more = n > 0             # the blank row between graph and labels
+        else:
+            pos = row - rows - 1
+            for j in range(n):
+                if len(labels[j]) > pos:
+                    more = True
+                    chars[j] = labels[j][pos]
+        if not more:
+            break
+        out.append(bytes(chars) + b"\n")
+        row += 1
+    return b"".join(out)
+
+
+@command("latency|doctor")
+def latency_doctor_command(c: Any, argv: list[bytes]) -> None:
+    server = c.server
+    events = server.latency.events
+    if not events and server.config.latency_monitor_threshold == 0:
+        report = DAVE_DISABLED
+    elif not events:
+        report = DAVE_NOTHING
+    else:
+        lines = ["Dave, I have observed latency spikes in this Redis instance. "
+                 "You don't mind talking about it, do you Dave?\n"]
+        for i, (name, ts) in enumerate(events.items(), 1):
+            samples = ts.samples()
+            avg = sum(ms for _, ms in samples) // max(1, len(samples))
+            lines.append(f"{i}. {name.decode('utf-8', 'replace')}: {len(samples)} latency "
+                         f"spikes (average {avg}ms, mean deviation 0ms, period 0 sec). "
+                         f"Worst all time event {ts.max}ms.\n")
+        report = "".join(lines)
+    c.add_reply_verbatim(report.encode(), b"txt")
+
+
+@command("latency|histogram")
+def latency_histogram_command(c: Any, argv: list[bytes]) -> None:
+    server = c.server
+    hists = server.latency.histograms
+    if len(argv) == 2:
+        items = [(cmd, h) for cmd, h in hists.items() if h[0]]
+        c.add_reply_map_len(len(items))
+        for cmd, h in items:
+            c.add_reply_bulk(cmd.fullname.encode())
+            _reply_cdf(c, h)
+        return
+    idx = c.add_reply_deferred_len()
+    n = 0
+    for name in argv[2:]:
+        cmd = server.commands.lookup_by_fullname(name.decode("utf-8", "surrogateescape"))
+        if cmd is None:
+            continue
+        h = hists.get(cmd)
+        if h is not None and h[0]:
+            c.add_reply_bulk(cmd.fullname.encode())
+            _reply_cdf(c, h)
+            n += 1
+        if cmd.subcommands:
+            for sub in cmd.subcommands.values():
+                h = hists.get(sub)
+                if h is not None and h[0]:
+                    c.add_reply_bulk(sub.fullname.encode())
+                    _reply_cdf(c, h)
+                    n += 1
+    c.set_deferred_map_len(idx, n)
