@@ -99,3 +99,17 @@ class RawClient:
         out = bytes(self.buf)
         self.buf.clear()
         return out
+
+
+def open_pairs(server, oracle) -> dict[int, tuple[RawClient, RawClient]]:
+    """For RESP2 and RESP3, a (omakase, redis) pair of raw clients that speak
+    that protocol: the usual setup of a differential test."""
+    pairs = {}
+    for proto in (2, 3):
+        a = RawClient(server.host, server.port)
+        b = RawClient(oracle.host, oracle.port)
+        if proto == 3:
+            a.call("HELLO", "3")
+            b.call("HELLO", "3")
+        pairs[proto] = (a, b)
+    return pairs

@@ -248,9 +248,6 @@ class Client:
     def _on_writable(self, fd: int) -> None:
         self.write_pending()
 
-    def reply_size(self) -> int:
-        return sum(len(x) for x in self.reply)
-
     # -- the reply API ---------------------------------------------------------
     def add_reply(self, data: bytes) -> None:
         if not self.reply_off:
@@ -275,9 +272,6 @@ class Client:
             msg = msg.replace("\r", " ").replace("\n", " ")
         self.server.count_error_reply(msg)
         self.add_reply(msg.encode("utf-8", "surrogateescape") + b"\r\n")
-
-    def add_reply_error_format(self, fmt: str, *args: Any) -> None:
-        self.add_reply_error(fmt % args)
 
     def add_reply_int(self, n: int) -> None:
         if not self.reply_off:

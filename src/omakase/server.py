@@ -60,7 +60,7 @@ from omakase.commands.registry import CmdFlag, Command, CommandTable
 from omakase.eventloop import EventLoop
 from omakase.expire import FAST_CYCLE, SLOW_CYCLE, CycleState, active_expire_cycle
 from omakase.keyspace import Db
-from omakase.networking import Client, ClientFlag, FakeClient
+from omakase.networking import Client, ClientFlag
 from omakase.objects import lru_trailer
 
 REDIS_VERSION = "7.0.15"
@@ -432,11 +432,6 @@ class Server:
             return False
         return True
 
-    @property
-    def guards_active(self) -> bool:
-        """Server-wide states that need extra checks before a command."""
-        return self._guards_active
-
     def refresh_guards(self) -> None:
         self._guards_active = bool(self.loading or self.config.maxmemory or self.masterhost
                                    or self.guard_hooks)
@@ -522,7 +517,9 @@ class Server:
             target(ops)
 
     def call_from(self, c: Client, argv: list[bytes]) -> Command | None:
-        """Run argv on client c through call() (fake clients, EXEC, Lua)."""
+        """Run argv on client c through call(): the entry for callers that
+        have no socket (AOF loading, Lua, the master stream, in-process
+        tests)."""
         cmd = self.commands.lookup(argv)
         if cmd is None:
             return None

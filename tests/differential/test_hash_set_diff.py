@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient  # noqa: E402
+from rawclient import RawClient, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -39,14 +39,7 @@ DEFAULTS = [("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "6
 
 @pytest.fixture(scope="module")
 def clients(server, oracle):
-    pairs = {}
-    for proto in (2, 3):
-        a = RawClient(server.host, server.port)
-        b = RawClient(oracle.host, oracle.port)
-        if proto == 3:
-            a.call("HELLO", "3")
-            b.call("HELLO", "3")
-        pairs[proto] = (a, b)
+    pairs = open_pairs(server, oracle)
     yield pairs
     for a, b in pairs.values():
         for name, value in DEFAULTS:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient  # noqa: E402
+from rawclient import RawClient, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -35,14 +35,7 @@ LIMITS = {"listpack": ("128", "64"), "skiplist": ("0", "64"), "tiny": ("3", "8")
 
 @pytest.fixture(scope="module")
 def clients(server, oracle):
-    pairs = {}
-    for proto in (2, 3):
-        a = RawClient(server.host, server.port)
-        b = RawClient(oracle.host, oracle.port)
-        if proto == 3:
-            a.call("HELLO", "3")
-            b.call("HELLO", "3")
-        pairs[proto] = (a, b)
+    pairs = open_pairs(server, oracle)
     yield pairs
     a, b = pairs[2]
     for x in (a, b):

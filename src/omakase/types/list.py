@@ -180,9 +180,12 @@ def _position(arg: bytes) -> bool | None:
     return None
 
 
-def _get_long(c: Any, arg: bytes, msg: str = replies.NOT_INTEGER) -> int | None:
+def _get_long(c: Any, arg: bytes, msg: str = replies.NOT_INTEGER,
+              minimum: int | None = None) -> int | None:
+    """getLongLongFromObjectOrReply, with an optional lower bound (Redis's
+    getPositiveLong... and getRangeLong(1, LONG_MAX)...) sharing the message."""
     ok, v = parse_ll(arg)
-    if not ok:
+    if not ok or (minimum is not None and v < minimum):
         c.add_reply_error(msg)
         return None
     return v
@@ -190,20 +193,12 @@ def _get_long(c: Any, arg: bytes, msg: str = replies.NOT_INTEGER) -> int | None:
 
 def _get_positive(c: Any, arg: bytes, msg: str) -> int | None:
     """getPositiveLongFromObjectOrReply."""
-    ok, v = parse_ll(arg)
-    if not ok or v < 0:
-        c.add_reply_error(msg)
-        return None
-    return v
+    return _get_long(c, arg, msg, 0)
 
 
 def _get_range_positive(c: Any, arg: bytes, msg: str) -> int | None:
     """getRangeLongFromObjectOrReply(1, LONG_MAX, msg)."""
-    ok, v = parse_ll(arg)
-    if not ok or v < 1:
-        c.add_reply_error(msg)
-        return None
-    return v
+    return _get_long(c, arg, msg, 1)
 
 
 # ---------------------------------------------------------------------------
