@@ -355,3 +355,33 @@ def test_latency_tracking_off_stops_recording(both):
         c.call("SET", "k", "v")
     om, rd = (_hist(c, "set") for c in both)
     assert om[b"set"][b"calls"] == rd[b"set"][b"calls"] == 1
+
+
+def raw_info(r, section):
+    conn = r.connection_pool.get_connection("INFO")
+    try:
+        conn.send_command("INFO", section)
+        return conn.read_response(disable_decoding=True).decode()
+    finally:
+        r.connection_pool.release(conn)
+
+
+def test_info_latencystats_percentiles(r):
+    r.config_resetstat()
+    for _ in range(5):
+        r.get("x")
+    r.config_set("latency-tracking-info-percentiles", "0 50 99.99 100")
+    text = raw_info(r, "latencystats")
+    line = [ln for ln in text.split("\r\n") if ln.startswith("latency_percentiles_usec_get:")][0]
+    labels = [part.split("=")[0] for part in line.split(":", 1)[1].split(",")]
+    assert labels == ["p0", "p50", "p99.99", "p100"]
+    values = [float(part.split("=")[1]) for part in line.split(":", 1)[1].split(",")]
+    assert values == sorted(values) and values[0] >= 0
+    # each value is an HdrHistogram bucket bound (2 significant digits), in µs with 3 decimals
+    assert all(part.split("=")[1].count(".") == 1 and len(part.split(".")[-1]) == 3
+               for part in line.split(":", 1)[1].split(","))
+    r.config_set("latency-tracking-info-percentiles", "50 99 99.9")
+    r.config_resetstat()
+    assert "latency_percentiles_usec_get" not in raw_info(r, "latencystats")
+    r.get("x")
+    assert "latency_percentiles_usec_get:p50=" in raw_info(r, "everything")

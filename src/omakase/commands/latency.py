@@ -13,25 +13,29 @@ that long; other subsystems may call ``server.latency.add_sample_if_needed``.
 
 Histograms
 ----------
-With ``latency-tracking yes`` every command's duration lands in one of the
-buckets Redis reports: Redis keeps an HdrHistogram (1 ns .. 1 s, 2
-significant digits, values in ns) and iterates it logarithmically from 1024 ns
-by powers of two.  Each step's "highest equivalent value" / 1000 is the
-bucket label (1, 2, 4, 8, 16, 33, 66, 132 ... µs), and a duration of d µs
-falls in the first bucket whose label is >= d.  So a list of 21 counters per
-command (bisect on the labels) gives the same cumulative reply.  CONFIG
-RESETSTAT clears them.
+With ``latency-tracking yes`` every command's duration is recorded.  Redis
+keeps an HdrHistogram per command (values in ns, clamped to 1 ns .. 1 s,
+2 significant digits: 256 sub-buckets per power of two).  A duration here is
+a whole number of µs (as Redis's ``ustime`` difference), so the histogram is
+kept as a sparse dict ``µs -> count``: one dict update per command, and
+everything Redis derives from its HdrHistogram can be derived exactly from
+it: LATENCY HISTOGRAM's cumulative buckets (iterated logarithmically from
+1024 ns by powers of two; each step's "highest equivalent value" / 1000 is
+the label: 1, 2, 4, 8, 16, 33, 66, 132 ... µs) and INFO latencystats'
+percentiles (``hdr_value_at_percentile``: the highest equivalent value of
+the first recorded value whose cumulative count reaches the percentile's
+share, printed in µs with ``%.3f``).  CONFIG RESETSTAT clears them.
 
 DIVERGENCES: LATENCY LATEST and a bare LATENCY HISTOGRAM list events /
 commands in first-seen order (Redis: hash-table order).  LATENCY DOCTOR
 returns Redis's two fixed messages when monitoring is off or no event was
 seen, but only a short per-event summary instead of Redis's full
-analysis-and-advice report otherwise.  INFO latencystats percentiles are not
-produced here.
+analysis-and-advice report otherwise.
 """
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from typing import Any
 
 from omakase.commands.registry import command
@@ -42,6 +46,8 @@ GRAPH_COLS = 80
 # HdrHistogram with 2 significant digits (sub-bucket count 256).
 LABELS = [((1 << (10 + k)) + (1 << (3 + k)) - 1) // 1000 for k in range(21)]
 _MAX_US = 1_000_000          # values above 1 s are clamped, as by hdr max
+HDR_MIN_NS = 1               # LATENCY_HISTOGRAM_MIN_VALUE
+HDR_MAX_NS = 1_000_000_000   # LATENCY_HISTOGRAM_MAX_VALUE
 
 LATENCY_HELP = [
     "DOCTOR",
@@ -96,7 +102,7 @@ class Latency:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.events: dict[bytes, TimeSeries] = {}
-        self.histograms: dict[Any, list[int]] = {}   # cmd -> [calls, 21 counters...]
+        self.histograms: dict[Any, dict[int, int]] = {}   # cmd -> {µs: count}
 
     def add_sample(self, event: bytes, ms: int) -> None:
         """latencyAddSample."""
@@ -128,16 +134,53 @@ def install(server: Any) -> None:
     server.latency = Latency(server)
 
 
-def _reply_cdf(c: Any, h: list[int]) -> None:
+def hdr_equivalent_range_ns(us: int) -> tuple[int, int]:
+    """The HdrHistogram (2 significant digits) bucket holding a duration:
+    (lowest, highest) equivalent values in ns."""
+    v = us * 1000
+    v = HDR_MIN_NS if v < HDR_MIN_NS else HDR_MAX_NS if v > HDR_MAX_NS else v
+    bucket = (v | 255).bit_length() - 8
+    low = (v >> bucket) << bucket
+    return low, low + (1 << bucket) - 1
+
+
+def value_at_percentile_us(h: dict[int, int], percentile: float) -> float:
+    """hdr_value_at_percentile, in µs."""
+    total = sum(h.values())
+    want = max(int(min(percentile, 100.0) / 100 * total + 0.5), 1)
+    seen = 0
+    for us in sorted(h):
+        seen += h[us]
+        if seen >= want:
+            low, high = hdr_equivalent_range_ns(us)
+            return (low if percentile == 0.0 else high) / 1000
+    return 0.0
+
+
+def _percentile_label(p: float) -> str:
+    text = "%f" % p
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def percentiles_line(name: str, h: dict[int, int], percentiles: list[float]) -> str:
+    """One INFO latencystats line (fillPercentileDistributionLatencies)."""
+    parts = ["p%s=%.3f" % (_percentile_label(p), value_at_percentile_us(h, p))
+             for p in percentiles]
+    return f"latency_percentiles_usec_{name}:" + ",".join(parts)
+
+
+def _reply_cdf(c: Any, h: dict[int, int]) -> None:
     """fillCommandCDF: {calls, histogram_usec: {label: cumulative count}}."""
+    buckets = [0] * len(LABELS)
+    for us, n in h.items():
+        buckets[bisect_left(LABELS, us if us < _MAX_US else _MAX_US)] += n
     c.add_reply_map_len(2)
     c.add_reply_bulk(b"calls")
-    c.add_reply_int(h[0])
+    c.add_reply_int(sum(buckets))
     c.add_reply_bulk(b"histogram_usec")
     pairs = []
     total = 0
-    for k in range(21):
-        n = h[1 + k]
+    for k, n in enumerate(buckets):
         if n:
             total += n
             pairs.append((LABELS[k], total))
@@ -298,7 +341,7 @@ def latency_histogram_command(c: Any, argv: list[bytes]) -> None:
     server = c.server
     hists = server.latency.histograms
     if len(argv) == 2:
-        items = [(cmd, h) for cmd, h in hists.items() if h[0]]
+        items = [(cmd, h) for cmd, h in hists.items() if h]
         c.add_reply_map_len(len(items))
         for cmd, h in items:
             c.add_reply_bulk(cmd.fullname.encode())
@@ -311,14 +354,14 @@ def latency_histogram_command(c: Any, argv: list[bytes]) -> None:
         if cmd is None:
             continue
         h = hists.get(cmd)
-        if h is not None and h[0]:
+        if h:
             c.add_reply_bulk(cmd.fullname.encode())
             _reply_cdf(c, h)
             n += 1
         if cmd.subcommands:
             for sub in cmd.subcommands.values():
                 h = hists.get(sub)
-                if h is not None and h[0]:
+                if h:
                     c.add_reply_bulk(sub.fullname.encode())
                     _reply_cdf(c, h)
                     n += 1

@@ -45,9 +45,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bisect import bisect_left
 
-from omakase.commands.latency import LABELS
 from omakase.commands.registry import CmdFlag, command
 from omakase.util import parse_ll
 
@@ -167,7 +165,6 @@ def install(server: Any) -> None:
 
     state = server.after_call_state = _State()
     hists = latency_state.histograms
-    labels = LABELS
     skip = _SKIP_MONITOR_OR_ADMIN
 
     def rare(c: Any, argv: list[bytes], duration: int, cmd: Any) -> None:
@@ -183,7 +180,6 @@ def install(server: Any) -> None:
                                      duration // 1000)
 
     def after_call(c: Any, argv: list[bytes], duration: int,
-                   _bisect: Any = bisect_left, _labels: list = labels,
                    _hists: dict = hists, _state: Any = state) -> None:
         cmd = c.cmd
         if c.argv is not argv or cmd is None:     # a nested call (EXEC) ran
@@ -193,9 +189,8 @@ def install(server: Any) -> None:
         if _state.tracking:
             h = _hists.get(cmd)
             if h is None:
-                h = _hists[cmd] = [0] * 22
-            h[0] += 1
-            h[1 + _bisect(_labels, duration if duration < 1_000_000 else 1_000_000)] += 1
+                h = _hists[cmd] = {}
+            h[duration] = h.get(duration, 0) + 1
         if duration >= _state.rare_us or server.monitors:
             rare(c, argv, duration, cmd)
 
