@@ -275,7 +275,10 @@ class EventLoop:
             handler()
 
     # -- the loop -------------------------------------------------------------
-    def process_events(self, dont_wait: bool = False) -> None:
+    def process_events(self, dont_wait: bool = False, timers: bool = True) -> None:
+        """One pass: beforeSleep, poll, file events, due timers.  ``timers``
+        False is Redis's processEventsWhileBlocked (file events only, used
+        while loading a dataset or running a long script)."""
         if self.before_sleep is not None:
             self.before_sleep()
         if dont_wait:
@@ -305,7 +308,7 @@ class EventLoop:
                 h = writers.get(fd)
                 if h is not None:
                     h(fd)
-        if self._timers:
+        if timers and self._timers:
             self._process_timers()
 
     def run(self) -> None:

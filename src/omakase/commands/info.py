@@ -355,6 +355,31 @@ def _persistence_section(server: Any) -> list[str]:
         f"aof_last_cow_size:{_attr(server, 'stat_aof_cow_bytes', 0)}",
         "module_fork_in_progress:0",
         "module_fork_last_cow_size:0",
+    ] + _aof_lines(server) + _loading_lines(server, now)
+
+
+def _aof_lines(server: Any) -> list[str]:
+    """The aof_* block Redis adds while AOF is on (the AOF module's)."""
+    provider = _attr(server, "aof_info_lines", None)
+    return provider() if provider is not None and server.config.appendonly else []
+
+
+def _loading_lines(server: Any, now: float) -> list[str]:
+    if not server.loading:
+        return []
+    start = _attr(server, "loading_start_time", now)
+    total = _attr(server, "loading_total_bytes", 0)
+    loaded = _attr(server, "loading_loaded_bytes", 0)
+    elapsed = now - start
+    perc = loaded * 100.0 / total if total else 0.0
+    eta = int((total - loaded) / (loaded / elapsed)) if loaded and elapsed > 0 else 1
+    return [
+        f"loading_start_time:{int(start)}",
+        f"loading_total_bytes:{total}",
+        f"loading_rdb_used_mem:{_attr(server, 'loading_rdb_used_mem', 0)}",
+        f"loading_loaded_bytes:{loaded}",
+        "loading_loaded_perc:%.2f" % perc,
+        f"loading_eta_seconds:{eta}",
     ]
 
 
@@ -475,6 +500,13 @@ def _commandstats_section(server: Any) -> list[str]:
     return lines
 
 
+def _latencystats_section(server: Any) -> list[str]:
+    from omakase.commands.latency import percentiles_line
+    percentiles = server.config.latency_tracking_info_percentiles
+    return [percentiles_line(safe_info_string(cmd.fullname), h, percentiles)
+            for cmd, h in server.latency.histograms.items() if h]
+
+
 def _errorstats_section(server: Any) -> list[str]:
     # Redis keeps them in a radix tree: sorted by the error code's bytes.
     return ["errorstat_%s:count=%d" % (safe_info_string(code), n)
@@ -503,7 +535,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], bool, Callable[[Any], list[str]] | N
     ("Modules", ("module_list", "modules"), True, None),
     ("Commandstats", ("commandstats",), False, _commandstats_section),
     ("Errorstats", ("errorstats",), True, _errorstats_section),
-    ("Latencystats", ("latencystats",), False, None),
+    ("Latencystats", ("latencystats",), False, _latencystats_section),
     ("Cluster", ("cluster",), True, lambda server: ["cluster_enabled:0"]),
     ("Keyspace", ("keyspace",), True, _keyspace_section),
 )
