@@ -56,6 +56,7 @@ import traceback
 from typing import Any, Callable
 
 from omakase import replies
+from omakase.acl import ACL_RESTRICTED, Acl
 from omakase.commands.registry import CmdFlag, Command, CommandTable
 from omakase.eventloop import EventLoop
 from omakase.expire import FAST_CYCLE, SLOW_CYCLE, CycleState, active_expire_cycle
@@ -130,8 +131,12 @@ class Server:
         self.propagation_targets: list[Callable[[list[tuple[int, list[bytes]]]], None]] = []
         self.cron_hooks: list[Callable[[], None]] = []
         self.before_sleep_hooks: list[Callable[[], None]] = []
+        # The AOF flush (persistence.aof): runs after every other hook and
+        # before any reply is written (appendfsync always: fsync, then reply).
+        self.aof_flush_hook: Callable[[], None] | None = None
         self.client_free_hooks: list[Callable[[Client], None]] = []
-        self.shutdown_hooks: list[Callable[[], None]] = []
+        self.shutdown_hooks: list[Callable[[set[str]], bool | None]] = []
+        self.startup_hooks: list[Callable[[], None]] = []
         self.ready_keys: list[tuple[Db, bytes]] = []
         self.ready_keys_handler: Callable[[], None] | None = None
         self.in_exec = False
@@ -153,6 +158,10 @@ class Server:
         install_pubsub(self)
         from omakase.commands.slowlog import install as install_operator_tools
         install_operator_tools(self)
+        from omakase.persistence import install as install_persistence
+        install_persistence(self)
+        # Last: subsystems above may add commands, and +@all means all of them.
+        self.acl = Acl(self)
 
     # ------------------------------------------------------------------
     # Clocks
@@ -310,6 +319,8 @@ class Server:
         c = Client(self, sock, addr, laddr, is_unix)
         if is_unix:
             c.flags |= ClientFlag.UNIX_SOCKET
+        if not self.acl.default.unrestricted:
+            c.flags |= ACL_RESTRICTED
         self.clients[c.id] = c
         self.clients_by_fd[c.fd] = c
         self.stat_numconnections += 1
@@ -329,7 +340,8 @@ class Server:
             self.config.bind == ["*", "-::*"]
 
     def auth_required(self) -> bool:
-        return bool(self.config.requirepass)
+        """authRequired: the default user has a password or is off."""
+        return self.acl.auth_required()
 
     def free_client(self, c: Client) -> None:
         """freeClient: unregister, run subsystem hooks, close."""
@@ -422,6 +434,12 @@ class Server:
         if c.flags & ClientFlag.MULTI and cmd.flags & CmdFlag.NO_MULTI:
             self.reject_command(c, "Command not allowed inside a transaction", cmd)
             return False
+        if c.flags & ACL_RESTRICTED:
+            err = self.acl.deny_reason(c, cmd, argv, "multi" if c.flags & ClientFlag.MULTI
+                                       else "toplevel")
+            if err is not None:
+                self.reject_command(c, err, cmd)
+                return False
         if c.flags & ClientFlag.PUBSUB and c.resp == 2 and name not in _PUBSUB_ALLOWED:
             self.reject_command(
                 c, f"Can't execute '{cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
@@ -658,6 +676,8 @@ class Server:
         if self.before_sleep_hooks:
             for hook in self.before_sleep_hooks:
                 hook()
+        if self.aof_flush_hook is not None:
+            self.aof_flush_hook()
         if self.clients_to_close:
             closing = self.clients_to_close
             self.clients_to_close = []
@@ -688,7 +708,8 @@ class Server:
             cfg.add_listener("maxmemory", lambda *a: self.refresh_guards())
             cfg.add_listener("maxmemory-policy", lambda *a: self.update_cached_time())
             cfg.add_listener("proto-max-bulk-len", self._apply_max_bulk_len)
-            cfg.add_listener("requirepass", lambda *a: None)
+            cfg.add_listener("requirepass",
+                             lambda cfg, old, new: self.acl.update_default_password(new))
         self.refresh_guards()
 
     def _apply_max_bulk_len(self, cfg: Any, old: Any, new: Any) -> None:
@@ -726,6 +747,11 @@ class Server:
 
     def run(self) -> int:
         """Listen, serve until shutdown, return the exit code."""
+        err = self.acl.load_users_at_startup()
+        if err is not None:
+            self.log.warning(f"Aborting Redis startup because of ACL errors: {err}")
+            return 1
+        self.config.acl_rewrite_lines = self.acl.lines
         try:
             self.listen()
         except OSError as exc:
@@ -736,8 +762,13 @@ class Server:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self.el.add_timer(1, self.server_cron)
-        for hook in getattr(self, "startup_hooks", ()):
+        for hook in self.startup_hooks:
             hook()
+        if self.el.stopped:       # a start-up step failed (a corrupt RDB/AOF)
+            for s in self.listeners:
+                s.close()
+            self.el.close()
+            return self.exit_code
         self.log.notice("Ready to accept connections")
         while not self.el.stopped:
             self.el.process_events()

@@ -2,14 +2,13 @@
 
 Mirrors ``pingCommand``/``echoCommand``/``selectCommand`` (server.c, db.c),
 ``authCommand``/``helloCommand`` (acl.c, networking.c) and ``resetCommand``.
-Until the ACL issue lands there is one user, ``default``, whose password is
-``requirepass``; AUTH with a username accepts only ``default``.
+Users and passwords live in ``omakase.acl`` (``requirepass`` is the default
+user's password); a failed AUTH or HELLO AUTH is an ACL log entry.
 """
 from __future__ import annotations
 
-import hmac
-
 from omakase import replies
+from omakase.acl import DENIED_AUTH
 from omakase.commands.registry import command
 from omakase.networking import Client, ClientFlag
 from omakase.util import parse_ll
@@ -63,24 +62,20 @@ def select_command(c: Client, argv: list[bytes]) -> None:
         c.add_reply_ok()
 
 
-def check_password(c: Client, user: bytes, password: bytes) -> bool:
-    """One user, 'default', whose password is requirepass (or none)."""
-    required = c.server.config.requirepass
-    if user != b"default":
-        return False
-    if not required:
-        return True
-    return hmac.compare_digest(password, required.encode() if isinstance(required, str)
-                               else required)
-
-
 def _authenticate(c: Client, user: bytes, password: bytes) -> bool:
-    if check_password(c, user, password):
-        c.authenticated = True
-        c.parser.auth_limits = False
-        c.user = user.decode()
-        return True
-    return False
+    """ACLAuthenticateUser: on failure the attempt goes to the ACL log."""
+    acl = c.server.acl
+    name = user.decode("utf-8", "surrogateescape")
+    u = acl.check_password(name, password)
+    if u is None:
+        context = "multi" if c.flags & ClientFlag.MULTI else "toplevel"
+        acl.add_log_entry(c, DENIED_AUTH, context, c.argv[0] if c.argv else b"AUTH", user)
+        return False
+    c.authenticated = True
+    c.parser.auth_limits = False
+    c.user = name
+    acl.set_client_user(c, u)
+    return True
 
 
 @command("auth")
@@ -89,7 +84,7 @@ def auth_command(c: Client, argv: list[bytes]) -> None:
         c.add_reply_error(replies.SYNTAX)
         return
     if len(argv) == 2:
-        if not c.server.config.requirepass:
+        if c.server.acl.default.nopass:
             c.add_reply_error("AUTH <password> called without any password configured for "
                               "the default user. Are you sure your configuration is correct?")
             return
@@ -183,4 +178,5 @@ def reset_command(c: Client, argv: list[bytes]) -> None:
     c.authenticated = not server.auth_required()
     c.parser.auth_limits = not c.authenticated
     c.user = "default"
+    server.acl.set_client_user(c, server.acl.default)
     c.add_reply_status("RESET")
