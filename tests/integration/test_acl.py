@@ -236,3 +236,30 @@ def test_noperm_in_multi_and_exec_recheck(server, admin):
         p.execute()
     log = admin.acl_log(count=1)
     assert log[0]["context"] == "multi" and log[0]["object"] == "incr"
+
+
+def test_exec_rechecks_acl_changed_after_queueing(server, admin):
+    admin.execute_command("ACL", "SETUSER", "tx2", "on", "nopass", "~*", "+multi", "+exec",
+                          "+set", "+get")
+    c = server.client(username="tx2", password="x")
+    admin.delete("k")
+    conn = c.connection_pool.get_connection()
+    try:
+        conn.send_command("MULTI")
+        assert conn.read_response() == b"OK"
+        conn.send_command("SET", "k", "v")
+        assert conn.read_response() == b"QUEUED"
+        conn.send_command("GET", "k")
+        assert conn.read_response() == b"QUEUED"
+        admin.execute_command("ACL", "SETUSER", "tx2", "-set")
+        conn.send_command("EXEC")
+        res = conn.read_response()
+        assert isinstance(res[0], redis.exceptions.ResponseError)
+        assert str(res[0]).startswith("ACLs rules changed between the moment the transaction "
+                                      "was accumulated and the EXEC call. This command is no "
+                                      "longer allowed for the following reason: no permission "
+                                      "to execute the command or subcommand")
+        assert res[1] is None
+    finally:
+        c.connection_pool.release(conn)
+    assert admin.acl_log(count=1)[0]["context"] == "multi"

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from omakase import replies
+from omakase.acl import ACL_RESTRICTED, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY
 from omakase.commands.registry import command
 from omakase.networking import Client, ClientFlag
 
@@ -112,6 +113,12 @@ def exec_command(c: Client, argv: list[bytes]) -> None:
     server.in_exec = True
     try:
         for cmd, qargv in queue:
+            # ACL rules may have changed since the command was queued.
+            if c.flags & ACL_RESTRICTED:
+                err = exec_acl_denial(c, cmd, qargv)
+                if err is not None:
+                    c.add_reply_error(err)
+                    continue
             server.call(c, cmd, qargv)
     finally:
         server.in_exec = False
@@ -119,6 +126,25 @@ def exec_command(c: Client, argv: list[bytes]) -> None:
         c.flags &= ~_IN_MULTI
     # EXEC itself is not propagated: its commands' effects were.
     c.rewritten_argv = []
+
+
+def exec_acl_denial(c: Client, cmd: Any, argv: list[bytes]) -> str | None:
+    """execCommand's second ACL check, with its own wording."""
+    acl = c.server.acl
+    user = acl.users.get(c.user)
+    if user is None:
+        return None
+    reason, pos = user.check(cmd, argv)
+    if reason == 0:
+        return None
+    acl.add_log_entry(c, reason, "multi",
+                      cmd.fullname.encode() if reason == DENIED_CMD else argv[pos])
+    why = {DENIED_CMD: "no permission to execute the command or subcommand",
+           DENIED_KEY: "no permission to touch the specified keys",
+           DENIED_CHANNEL: "no permission to access one of the channels used as arguments"}
+    return ("-NOPERM ACLs rules changed between the moment the transaction was accumulated "
+            "and the EXEC call. This command is no longer allowed for the following reason: "
+            + why.get(reason, "no permission"))
 
 
 @command("watch")
