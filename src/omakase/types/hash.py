@@ -284,6 +284,16 @@ class Hash:
             return list(zip(vals[0::2], vals[1::2]))
         return list(d.items())
 
+    def digest_into(self, digest: bytearray) -> None:
+        """xorObjectDigest for a hash: per field, a fresh digest mixed with
+        the field then the value, xored in."""
+        from omakase.commands.debug import mix_digest, xor_digest
+        for field, value in self.items():
+            d = bytearray(20)
+            mix_digest(d, field)
+            mix_digest(d, value)
+            xor_digest(digest, bytes(d))
+
     def scan(self, cursor: int, emit: Callable[[bytes, Any], None]) -> int:
         """One HSCAN step (see commands.generic.scan_generic)."""
         d = self.data

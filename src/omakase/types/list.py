@@ -107,6 +107,12 @@ class ListObject:
     def __len__(self) -> int:
         return len(self.ql)
 
+    def digest_into(self, digest: bytearray) -> None:
+        """xorObjectDigest for a list: every element mixed in, in order."""
+        from omakase.commands.debug import mix_digest
+        for element in self.ql:
+            mix_digest(digest, element)
+
     def copy(self) -> "ListObject":
         return ListObject(self.ql.copy(), self.lru)
 

@@ -187,6 +187,12 @@ class Set:
     def __iter__(self):
         return iter(self.members())
 
+    def digest_into(self, digest: bytearray) -> None:
+        """xorObjectDigest for a set: every member xored in (order-free)."""
+        from omakase.commands.debug import xor_digest
+        for member in self.members():
+            xor_digest(digest, member)
+
     def scan(self, cursor: int, emit: Callable[[bytes, Any], None]) -> int:
         """One SSCAN step (see commands.generic.scan_generic)."""
         d = self.data
