@@ -27,7 +27,7 @@ if it exists.  ``load_rdb`` reads into fresh tables and swaps them in only
 when the whole file, checksum included, is valid; a corrupt file is logged
 and the server exits with status 1 rather than serve a partial dataset.
 While loading, ``server.loading`` is set and the loop keeps answering
-clients every ``loading-process-events-interval-bytes``-worth of keys
+clients every ``loading-process-events-interval-bytes`` read
 (``processEventsWhileBlocked``): commands without the LOADING flag get
 ``-LOADING``; INFO shows the ``loading_*`` fields.
 
@@ -48,7 +48,6 @@ from omakase.networking import ClientFlag
 from omakase.persistence import child as childproc
 
 CONFIG_BGSAVE_RETRY_DELAY = 5
-LOADING_EVENTS_EVERY_KEYS = 1024
 MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
                "to persist to disk. Commands that may modify the data set are disabled, because "
                "this instance is configured to report errors during writes if RDB snapshotting "
@@ -273,7 +272,9 @@ def _shutdown_hook(server: Any, flags: set[str]) -> bool:
 # Loading
 # ---------------------------------------------------------------------------
 class LoadingProgress:
-    """Feeds INFO's loading_* fields and keeps clients answered."""
+    """Feeds INFO's loading_* fields and keeps clients answered: after every
+    ``loading-process-events-interval-bytes`` read, a few loop passes run
+    file events only (``processEventsWhileBlocked`` does up to 4)."""
 
     def __init__(self, server: Any, total_bytes: int) -> None:
         self.server = server
@@ -282,12 +283,13 @@ class LoadingProgress:
         server.loading_loaded_bytes = 0
         self.last_events = 0
 
-    def __call__(self, loaded_bytes: int, keys: int) -> None:
+    def __call__(self, loaded_bytes: int, total: int) -> None:
         server = self.server
         server.loading_loaded_bytes = loaded_bytes
-        if keys - self.last_events >= LOADING_EVENTS_EVERY_KEYS:
-            self.last_events = keys
-            server.el.process_events(dont_wait=True, timers=False)
+        if loaded_bytes - self.last_events >= server.config.loading_process_events_interval_bytes:
+            self.last_events = loaded_bytes
+            for _ in range(4):
+                server.el.process_events(dont_wait=True, timers=False)
 
 
 def load_rdb_file(server: Any, path: str, progress: bool = True) -> Any:
