@@ -67,7 +67,8 @@ def _temp_path(server: Any, pid: int) -> str:
     return os.path.join(server.config.dir or os.getcwd(), f"temp-{pid}.rdb")
 
 
-def write_rdb_file(server: Any, path: str, temp: str) -> bool:
+def write_rdb_file(server: Any, path: str, temp: str,
+                   aux_extra: dict[bytes, bytes] | None = None) -> bool:
     """Write the dataset to ``temp``, fsync, rename over ``path``."""
     from omakase.persistence import rdb
     try:
@@ -79,7 +80,7 @@ def write_rdb_file(server: Any, path: str, temp: str) -> bool:
         return False
     try:
         with f:
-            rdb.write_rdb(server, f)
+            rdb.write_rdb(server, f, aux_extra=aux_extra)
             f.flush()
             os.fsync(f.fileno())
         os.rename(temp, path)
@@ -124,14 +125,17 @@ def _set_bgsave_status(server: Any, ok: bool) -> None:
 # ---------------------------------------------------------------------------
 # BGSAVE
 # ---------------------------------------------------------------------------
-def rdb_save_background(server: Any) -> bool:
-    """rdbSaveBackground: fork a child that writes the snapshot."""
+def rdb_save_background(server: Any, aux_extra: dict[bytes, bytes] | None = None) -> bool:
+    """rdbSaveBackground: fork a child that writes the snapshot.  When it
+    ends, ``server.rdb_done_hooks`` run with (ok) after the bookkeeping
+    (replication waits on them to stream the file to replicas)."""
     server.dirty_before_bgsave = server.dirty
     server.lastbgsave_try = time.time()
+    server.rdb_save_time_start = time.time()
     path = rdb_path(server)
 
     def work() -> bool:
-        ok = write_rdb_file(server, path, _temp_path(server, os.getpid()))
+        ok = write_rdb_file(server, path, _temp_path(server, os.getpid()), aux_extra)
         if ok:
             server.log.notice("DB saved on disk")
         return ok
@@ -170,11 +174,8 @@ def _bgsave_done(server: Any, ok: bool, by_signal: int, cow: int) -> None:
     else:
         server.log.warning("Background saving error")
         _set_bgsave_status(server, False)
-
-
-def _start_bgsave(server: Any) -> bool:
-    server.rdb_save_time_start = time.time()
-    return rdb_save_background(server)
+    for hook in list(server.rdb_done_hooks):
+        hook(ok)
 
 
 @command("bgsave")
@@ -197,7 +198,7 @@ def bgsave_command(c: Any, argv: list[bytes]) -> None:
             c.add_reply_error(
                 "Another child process is active (AOF?): can't BGSAVE right now. "
                 "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
-    elif _start_bgsave(server):
+    elif rdb_save_background(server):
         c.add_reply_status("Background saving started")
     else:
         c.add_reply_error("ERR")
@@ -232,11 +233,11 @@ def snapshot_cron(server: Any) -> None:
     for seconds, changes in server.config.save:
         if server.dirty >= changes and now - server.lastsave > seconds and retry_ok:
             server.log.notice(f"{changes} changes in {seconds} seconds. Saving...")
-            _start_bgsave(server)
+            rdb_save_background(server)
             return
     if server.rdb_bgsave_scheduled and retry_ok:
         server.rdb_bgsave_scheduled = False
-        _start_bgsave(server)
+        rdb_save_background(server)
 
 
 def _flushall_hook(server: Any) -> None:
@@ -405,6 +406,7 @@ def install(server: Any) -> None:
     server.rdb_bgsave_scheduled = False
     server.dirty_before_bgsave = 0
     server.rdb_child_pid = 0
+    server.rdb_done_hooks = []
     server.rdb_save_time_start = 0.0
     server.rdb_save_time_last = -1
     server.stat_rdb_saves = 0
