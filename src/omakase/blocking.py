@@ -430,6 +430,12 @@ class Blocking:
                 if not waiters:
                     continue
                 if db.lookup(key, False, False) is None:
+                    # unblockDeletedStreamReadgroupClients: stream waiters
+                    # are told the key is gone (XREADGROUP gets an error).
+                    for c in list(waiters):
+                        bs = c.bpop
+                        if bs is not None and bs.db is db and bs.btype == BLOCKED_STREAM:
+                            self._serve(c, bs, db, key)
                     continue
                 for c in list(waiters):
                     bs = c.bpop
