@@ -15,9 +15,9 @@ tables directly, because a lookup is where three of Redis's behaviours live:
 * keyspace hits and misses are counted for INFO.
 
 Writes go through ``add``/``overwrite``/``set_key``/``delete`` so that the
-hooks other subsystems need run in one place: WATCH invalidation
-(``signal_modified_key``), readiness of keys that blocked clients wait on, and
-the memory accounting deltas.
+hooks other subsystems need run in one place: WATCH and client-side caching
+invalidation (``signal_modified_key``), readiness of keys that blocked
+clients wait on, and the memory accounting deltas.
 
 The hot path (GET/SET on a table that is not rehashing) inlines the bucket
 lookup rather than calling ``HashTable`` methods: one method call less per
@@ -33,7 +33,7 @@ from omakase.objects import RawString, TRAILER
 
 class Db:
     __slots__ = ("id", "keys", "expires", "server", "avg_ttl",
-                 "expires_cursor", "blocking_keys", "watched_keys")
+                 "expires_cursor", "blocking_keys", "watched_keys", "tracking_hook")
 
     def __init__(self, db_id: int, server: Any) -> None:
         self.id = db_id
@@ -46,6 +46,9 @@ class Db:
         self.blocking_keys: dict[bytes, list] = {}
         # key -> list of clients WATCHing it (filled by the multi module)
         self.watched_keys: dict[bytes, list] = {}
+        # key -> None: client-side caching invalidation (tracking module,
+        # set on every db once a client has enabled CLIENT TRACKING)
+        self.tracking_hook: Callable[[bytes], None] | None = None
 
     def __len__(self) -> int:
         return self.keys.used
@@ -120,6 +123,9 @@ class Db:
     def overwrite(self, key: bytes, value: Any) -> None:
         """dbOverwrite: replace the value, keep the TTL."""
         self.keys.set(key, value)
+        if self.blocking_keys and key in self.blocking_keys:
+            # signalDeletedKeyAsReady: XREADGROUP waiters learn the stream went.
+            self.server.signal_key_as_ready(self, key)
 
     def set_key(self, key: bytes, value: Any, keepttl: bool = False,
                 signal: bool = True) -> None:
@@ -127,10 +133,17 @@ class Db:
         if self.keys.set(key, value):
             if self.blocking_keys and key in self.blocking_keys:
                 self.server.signal_key_as_ready(self, key)
-        elif not keepttl and self.expires.used:
-            self.expires.pop(key)
-        if signal and self.watched_keys:
-            self.server.touch_watched_key(self, key)
+        else:
+            if self.blocking_keys and key in self.blocking_keys:
+                # signalDeletedKeyAsReady (overwritten stream, see delete()).
+                self.server.signal_key_as_ready(self, key)
+            if not keepttl and self.expires.used:
+                self.expires.pop(key)
+        if signal:
+            if self.watched_keys:
+                self.server.touch_watched_key(self, key)
+            if self.tracking_hook is not None:
+                self.tracking_hook(key)
 
     def delete(self, key: bytes) -> bool:
         """dbSyncDelete (dbAsyncDelete lives in lazyfree)."""
@@ -138,11 +151,16 @@ class Db:
             return False
         if self.expires.used:
             self.expires.pop(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            # signalDeletedKeyAsReady: blocked XREADGROUP clients get an error.
+            self.server.signal_key_as_ready(self, key)
         return True
 
     def signal_modified_key(self, key: bytes) -> None:
         if self.watched_keys:
             self.server.touch_watched_key(self, key)
+        if self.tracking_hook is not None:
+            self.tracking_hook(key)
 
     def flush(self) -> int:
         n = self.keys.used

@@ -74,6 +74,12 @@ class ClientFlag:
     REPLY_SKIP = 1 << 24
     LUA_DEBUG = 1 << 25
     TRACKING = 1 << 31
+    TRACKING_BROKEN_REDIR = 1 << 32
+    TRACKING_BCAST = 1 << 33
+    TRACKING_OPTIN = 1 << 34
+    TRACKING_OPTOUT = 1 << 35
+    TRACKING_CACHING = 1 << 36
+    TRACKING_NOLOOP = 1 << 37
     NO_EVICT = 1 << 40
     NO_TOUCH = 1 << 41
     FAKE = 1 << 42

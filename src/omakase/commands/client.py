@@ -7,10 +7,11 @@ of Redis 7.0's ``networking.c``.
 
 Subcommands: ID, SETNAME, GETNAME, LIST [TYPE t | ID id...], INFO, KILL (the
 old ``ip:port`` form and the ID/TYPE/USER/ADDR/LADDR/SKIPME filters), PAUSE
-timeout [WRITE|ALL], UNPAUSE, REPLY ON|OFF|SKIP, NO-EVICT ON|OFF, HELP.  Redis
-7.0.15 has neither SETINFO nor NO-TOUCH, so they do not exist here either.
-TRACKING, TRACKINGINFO, GETREDIR, CACHING (client-side caching) and UNBLOCK
-(blocking operations) belong to those subsystems' issues.
+timeout [WRITE|ALL], UNPAUSE, REPLY ON|OFF|SKIP, NO-EVICT ON|OFF, HELP, and the
+client-side caching ones: TRACKING, CACHING, GETREDIR, TRACKINGINFO (argument
+checks and replies here, the tables and invalidation in ``omakase.tracking``).
+Redis 7.0.15 has neither SETINFO nor NO-TOUCH, so they do not exist here
+either.  UNBLOCK belongs to the blocking module.
 
 As in Redis, one handler serves every subcommand: the spec's arity is checked
 first by ``process_command``, then each subcommand checks the exact argument
@@ -59,7 +60,10 @@ ON/OFF set ``c.reply_off`` (the reply API drops everything while it is set)
 and the REPLY_OFF flag.  SKIP sets REPLY_SKIP_NEXT; ``reset_reply_skip(c)``
 must run after every top-level command (Redis's ``resetClient``): it turns
 REPLY_SKIP_NEXT into REPLY_SKIP for the next command and clears REPLY_SKIP
-after it, keeping ``c.reply_off`` in step.
+after it, keeping ``c.reply_off`` in step.  ``c.skip_next_reply`` is the
+one-test "resetClient has work" mark the input loop reads: it is also set
+while a client holds the TRACKING_CACHING flag (CLIENT CACHING), which the
+same reset drops after the next command (see ``tracking.after_command``).
 """
 from __future__ import annotations
 
@@ -213,7 +217,7 @@ def client_info_string(server: Any, c: Client, caller: Client | None = None) -> 
         events += "w"
     name = c.name.decode("ascii", "replace") if c.name else ""
     cmd = c.cmd.fullname if c.cmd is not None else "NULL"
-    redir = getattr(c.tracking, "redirect", -1) if c.tracking is not None else -1
+    redir = c.tracking.redirect if c.flags & ClientFlag.TRACKING else -1
     tot = CLIENT_BASE_MEM + qbuf + argv_mem + multi_mem + omem
     return (f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name={name} "
             f"age={int(now - c.ctime)} idle={max(0, int(now - c.last_interaction))} "
@@ -239,13 +243,16 @@ def reset_reply_skip(c: Client) -> None:
     """The reply-skip part of resetClient, run after each top-level command:
     a SKIP covers exactly the next command."""
     flags = c.flags
+    if flags & ClientFlag.TRACKING_CACHING:
+        c.server.tracking.after_command(c)
+        flags = c.flags
     if flags & (ClientFlag.REPLY_SKIP | ClientFlag.REPLY_SKIP_NEXT):
         flags &= ~ClientFlag.REPLY_SKIP
         if flags & ClientFlag.REPLY_SKIP_NEXT:
             flags = (flags | ClientFlag.REPLY_SKIP) & ~ClientFlag.REPLY_SKIP_NEXT
         c.flags = flags
         c.reply_off = bool(flags & (ClientFlag.REPLY_OFF | ClientFlag.REPLY_SKIP))
-        c.skip_next_reply = bool(flags & ClientFlag.REPLY_SKIP_NEXT)
+    c.skip_next_reply = bool(flags & (ClientFlag.REPLY_SKIP_NEXT | ClientFlag.TRACKING_CACHING))
 
 
 # --------------------------------------------------------------------------
@@ -604,3 +611,150 @@ def client_pause_command(c: Client, argv: list[bytes]) -> None:
         end -= 2**64            # Redis's long long wraps: a deadline in the past
     pause_clients(c.server, end, write_only)
     c.add_reply_ok()
+
+
+# --------------------------------------------------------------------------
+# Client-side caching (the tables live in omakase.tracking)
+# --------------------------------------------------------------------------
+@command("client|tracking")
+def client_tracking_command(c: Client, argv: list[bytes]) -> None:
+    """CLIENT TRACKING on|off [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN]
+    [OPTOUT] [NOLOOP]: every option is parsed (and REDIRECT checked) before
+    ON/OFF is looked at, as Redis does."""
+    from omakase import tracking
+    server = c.server
+    argc = len(argv)
+    redirect = 0
+    options = 0
+    prefixes: list[bytes] = []
+    j = 3
+    while j < argc:
+        opt = argv[j].lower()
+        moreargs = j + 1 < argc
+        if opt == b"redirect" and moreargs:
+            j += 1
+            if redirect != 0:
+                c.add_reply_error("A client can only redirect to a single other client")
+                return
+            ok, redirect = parse_ll(argv[j])
+            if not ok:
+                c.add_reply_error(replies.NOT_INTEGER)
+                return
+            if redirect not in server.clients:
+                c.add_reply_error("The client ID you want redirect to does not exist")
+                return
+        elif opt == b"bcast":
+            options |= tracking.BCAST
+        elif opt == b"optin":
+            options |= tracking.OPTIN
+        elif opt == b"optout":
+            options |= tracking.OPTOUT
+        elif opt == b"noloop":
+            options |= tracking.NOLOOP
+        elif opt == b"prefix" and moreargs:
+            j += 1
+            prefixes.append(argv[j])
+        else:
+            c.add_reply_error(replies.SYNTAX)
+            return
+        j += 1
+    mode = argv[2].lower()
+    if mode == b"on":
+        flags = c.flags
+        if not options & tracking.BCAST and prefixes:
+            c.add_reply_error("PREFIX option requires BCAST mode to be enabled")
+            return
+        if flags & tracking.TRACKING and (
+                bool(flags & tracking.BCAST) != bool(options & tracking.BCAST)):
+            c.add_reply_error("You can't switch BCAST mode on/off before disabling tracking "
+                              "for this client, and then re-enabling it with a different mode.")
+            return
+        if options & tracking.BCAST and options & (tracking.OPTIN | tracking.OPTOUT):
+            c.add_reply_error("OPTIN and OPTOUT are not compatible with BCAST")
+            return
+        if options & tracking.OPTIN and options & tracking.OPTOUT:
+            c.add_reply_error("You can't specify both OPTIN mode and OPTOUT mode")
+            return
+        if ((options & tracking.OPTIN and flags & tracking.OPTOUT)
+                or (options & tracking.OPTOUT and flags & tracking.OPTIN)):
+            c.add_reply_error("You can't switch OPTIN/OPTOUT mode before disabling tracking "
+                              "for this client, and then re-enabling it with a different mode.")
+            return
+        state = tracking.get_tracking(server)
+        if options & tracking.BCAST:
+            err, go_on = state.prefix_collision(c, prefixes)
+            if err:
+                c.add_reply_error(err)
+                if not go_on:
+                    return
+        state.enable(c, redirect, options, prefixes)
+    elif mode == b"off":
+        if c.flags & tracking.ALL_TRACKING_FLAGS:
+            tracking.get_tracking(server).disable(c)
+    else:
+        c.add_reply_error(replies.SYNTAX)
+        return
+    c.add_reply_ok()
+
+
+@command("client|caching")
+def client_caching_command(c: Client, argv: list[bytes]) -> None:
+    flags = c.flags
+    if not flags & ClientFlag.TRACKING:
+        c.add_reply_error("CLIENT CACHING can be called only when the client is in tracking "
+                          "mode with OPTIN or OPTOUT mode enabled")
+        return
+    opt = argv[2].lower()
+    if opt == b"yes":
+        if not flags & ClientFlag.TRACKING_OPTIN:
+            c.add_reply_error("CLIENT CACHING YES is only valid when tracking is enabled in "
+                              "OPTIN mode.")
+            return
+    elif opt == b"no":
+        if not flags & ClientFlag.TRACKING_OPTOUT:
+            c.add_reply_error("CLIENT CACHING NO is only valid when tracking is enabled in "
+                              "OPTOUT mode.")
+            return
+    else:
+        c.add_reply_error(replies.SYNTAX)
+        return
+    c.flags = flags | ClientFlag.TRACKING_CACHING
+    c.skip_next_reply = True        # resetClient drops CACHING after the next command
+    c.add_reply_ok()
+
+
+@command("client|getredir")
+def client_getredir_command(c: Client, argv: list[bytes]) -> None:
+    c.add_reply_int(c.tracking.redirect if c.flags & ClientFlag.TRACKING else -1)
+
+
+@command("client|trackinginfo")
+def client_trackinginfo_command(c: Client, argv: list[bytes]) -> None:
+    flags = c.flags
+    names = [b"on" if flags & ClientFlag.TRACKING else b"off"]
+    if flags & ClientFlag.TRACKING_BCAST:
+        names.append(b"bcast")
+    if flags & ClientFlag.TRACKING_OPTIN:
+        names.append(b"optin")
+        if flags & ClientFlag.TRACKING_CACHING:
+            names.append(b"caching-yes")
+    if flags & ClientFlag.TRACKING_OPTOUT:
+        names.append(b"optout")
+        if flags & ClientFlag.TRACKING_CACHING:
+            names.append(b"caching-no")
+    if flags & ClientFlag.TRACKING_NOLOOP:
+        names.append(b"noloop")
+    if flags & ClientFlag.TRACKING_BROKEN_REDIR:
+        names.append(b"broken_redirect")
+    c.add_reply_map_len(3)
+    c.add_reply_bulk(b"flags")
+    c.add_reply_set_len(len(names))
+    for name in names:
+        c.add_reply_bulk(name)
+    c.add_reply_bulk(b"redirect")
+    c.add_reply_int(c.tracking.redirect if flags & ClientFlag.TRACKING else -1)
+    c.add_reply_bulk(b"prefixes")
+    prefixes = sorted(c.tracking.prefixes) if c.tracking is not None else []
+    c.add_reply_array_len(len(prefixes))
+    for p in prefixes:
+        c.add_reply_bulk(p)

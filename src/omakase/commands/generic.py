@@ -464,6 +464,9 @@ def empty_db(server: Any, db: Db, lazy: bool) -> int:
 def empty_data(server: Any, dbnum: int, lazy: bool) -> int:
     """emptyData(dbnum or -1 for all): the number of keys removed."""
     dbs = server.dbs if dbnum == -1 else [server.dbs[dbnum]]
+    tracking = getattr(server, "tracking", None)
+    if tracking is not None:    # signalFlushedDb: client-side caches drop all
+        tracking.invalidate_on_flush()
     removed = 0
     for db in dbs:
         removed += empty_db(server, db, lazy)
@@ -485,7 +488,7 @@ def flushdb_command(c: Any, argv: list[bytes]) -> None:
         return
     server = c.server
     before = server.dirty
-    server.dirty += empty_db(server, c.db, lazy)
+    server.dirty += empty_data(server, c.db.id, lazy)
     _force_propagation(c, argv, before)
     c.add_reply_ok()
 
