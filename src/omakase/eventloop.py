@@ -185,6 +185,10 @@ class EventLoop:
         self._timer_by_id: dict[int, _TimeEvent] = {}
         self._next_timer_id = 0
         self.stopped = False
+        # AE_BARRIER for every fd: fire writable before readable, so a reply
+        # produced by this pass's reads is written only after the next
+        # beforeSleep (where the AOF is fsynced under appendfsync always).
+        self.barrier = False
         self.before_sleep: Optional[Callable[[], None]] = None
         self.after_sleep: Optional[Callable[[], None]] = None
         self._wake_r, self._wake_w = os.pipe()
@@ -297,17 +301,28 @@ class EventLoop:
         writers = self.writers
         rbits = self.backend.read_bits
         wbits = self.backend.write_bits
-        for fd, ev in ready:
-            # Like Redis (without AE_BARRIER) fire readable first, then
-            # writable; a handler may have closed the fd in between.
-            if ev & rbits:
-                h = readers.get(fd)
-                if h is not None:
-                    h(fd)
-            if ev & wbits:
-                h = writers.get(fd)
-                if h is not None:
-                    h(fd)
+        if self.barrier:
+            for fd, ev in ready:
+                if ev & wbits:
+                    h = writers.get(fd)
+                    if h is not None:
+                        h(fd)
+                if ev & rbits:
+                    h = readers.get(fd)
+                    if h is not None:
+                        h(fd)
+        else:
+            for fd, ev in ready:
+                # Like Redis (without AE_BARRIER) fire readable first, then
+                # writable; a handler may have closed the fd in between.
+                if ev & rbits:
+                    h = readers.get(fd)
+                    if h is not None:
+                        h(fd)
+                if ev & wbits:
+                    h = writers.get(fd)
+                    if h is not None:
+                        h(fd)
         if timers and self._timers:
             self._process_timers()
 

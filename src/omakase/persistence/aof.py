@@ -605,6 +605,10 @@ class Aof:
         return None
 
     def before_sleep(self) -> None:
+        server = self.server
+        # appendfsync always: no reply may leave before its fsync, even a
+        # partly written one continued by the writable handler (AE_BARRIER).
+        server.el.barrier = self.state != AOF_OFF and server.config.appendfsync == "always"
         if self.buf or self.fd != -1:
             self.flush(False)
 
