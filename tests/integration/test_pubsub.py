@@ -167,6 +167,10 @@ def test_info_and_client_list(server, r):
     c.call("SUBSCRIBE", "i1", "i2")
     c.call("PSUBSCRIBE", "p*")
     c.call("SSUBSCRIBE", "s1")
+    # earlier tests' subscribers may still be closing on the server side
+    deadline = time.time() + 5
+    while r.info("stats")["pubsub_channels"] != 2 and time.time() < deadline:
+        time.sleep(0.02)
     info = r.info("stats")
     assert info["pubsub_channels"] == 2
     assert info["pubsub_patterns"] == 1

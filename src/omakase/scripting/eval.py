@@ -1,0 +1,174 @@
+"""EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis's ``eval.c``).
+
+The script cache maps the SHA1 of a body (lower-case hex) to a ``Script``:
+the body, its compiled Lua function and its flags.  As in Redis 7.0 the body
+is compiled as a chunk named ``@user_script`` (errors read
+"user_script:LINE:") -- 7.0 no longer wraps it in ``function f_<sha>()``.
+A body that starts with ``#!`` carries a shebang (``#!lua flags=...``,
+``evalExtractShebangFlags``); the shebang line is blanked before compiling so
+line numbers stay those of the body.  A body without shebang runs in
+"EVAL compatibility mode": writes allowed, no OOM/read-only pre-checks.
+
+EVAL adds the script to the cache (SCRIPT EXISTS sees it afterwards).  As in
+Redis 7.0, nothing reseeds ``math.random`` between runs (scripts that want a
+repeatable sequence call ``math.randomseed``).  DIVERGENCE: SCRIPT DEBUG
+YES/SYNC (the Lua debugger) is answered with an error.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from omakase import replies
+from omakase.scripting import state
+from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES
+from omakase.util import parse_ll
+
+NOSCRIPT = "-NOSCRIPT No matching script. Please use EVAL."
+
+
+class Script:
+    __slots__ = ("sha", "body", "fn", "flags")
+
+    def __init__(self, sha: bytes, body: bytes, fn: Any, flags: int) -> None:
+        self.sha = sha
+        self.body = body
+        self.fn = fn
+        self.flags = flags
+
+
+def shebang_flags(body: bytes) -> tuple[int, str | None]:
+    """evalExtractShebangFlags: (flags, error)."""
+    if not body.startswith(b"#!"):
+        return FLAG_EVAL_COMPAT_MODE, None
+    nl = body.find(b"\n")
+    if nl < 0:
+        return 0, "Invalid script shebang"
+    parts = body[:nl].split()
+    if not parts:
+        return 0, "Invalid engine in script shebang"
+    if parts[0] != b"#!lua":
+        return 0, "Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace")
+    flags = 0
+    names = dict(FLAG_NAMES)
+    for part in parts[1:]:
+        if part.startswith(b"flags="):
+            value = part[6:]
+            for f in (value.split(b",") if value else []):
+                bit = names.get(f)
+                if bit is None:
+                    return 0, "Unexpected flag in script shebang: %s" % f.decode("utf-8", "replace")
+                flags |= bit
+        else:
+            return 0, "Unknown lua shebang option: %s" % part.decode("utf-8", "replace")
+    return flags, None
+
+
+def create_script(c: Any, body: bytes) -> Script | None:
+    """luaCreateFunction: compile and cache (or find) the script; on error
+    reply it and return None."""
+    st = state(c.server)
+    sha = hashlib.sha1(body).hexdigest().encode()
+    script = st.scripts.get(sha)
+    if script is not None:
+        return script
+    flags, err = shebang_flags(body)
+    if err is not None:
+        c.add_reply_error(err)
+        return None
+    code = body
+    if not flags & FLAG_EVAL_COMPAT_MODE:
+        code = body[body.index(b"\n"):]
+    engine = st.eval_engine
+    fn, cerr = engine.compile(code, b"@user_script")
+    if fn is None:
+        c.add_reply_error(b"Error compiling script (new function): " + cerr)
+        return None
+    script = Script(sha, body, fn, flags)
+    st.scripts[sha] = script
+    return script
+
+
+def eval_generic(c: Any, argv: list[bytes], evalsha: bool, read_only: bool) -> None:
+    ok, numkeys = parse_ll(argv[2])
+    if not ok:
+        c.add_reply_error(replies.NOT_INTEGER)
+        return
+    if numkeys > len(argv) - 3:
+        c.add_reply_error("Number of keys can't be greater than number of args")
+        return
+    if numkeys < 0:
+        c.add_reply_error("Number of keys can't be negative")
+        return
+    st = state(c.server)
+    if evalsha:
+        script = st.scripts.get(argv[1].lower())
+        if script is None:
+            c.add_reply_error(NOSCRIPT)
+            return
+    else:
+        script = create_script(c, argv[1])
+        if script is None:
+            return
+    err = st.prepare(c, script.flags, read_only)
+    if err is not None:
+        c.add_reply_error(err)
+        return
+    keys = argv[3:3 + numkeys]
+    args = argv[3 + numkeys:]
+    st.run(c, st.eval_engine, script.fn, keys, args, eval_mode=True, flags=script.flags,
+           read_only_cmd=read_only, funcname=script.sha)
+
+
+SCRIPT_HELP = [
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+]
+
+
+def script_exists(c: Any, argv: list[bytes]) -> None:
+    scripts = state(c.server).scripts
+    c.add_reply_array_len(len(argv) - 2)
+    for sha in argv[2:]:
+        c.add_reply_int(1 if sha.lower() in scripts else 0)
+
+
+def script_flush(c: Any, argv: list[bytes]) -> None:
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"sync", b"async")):
+        c.add_reply_error("SCRIPT FLUSH only support SYNC|ASYNC option")
+        return
+    state(c.server).reset_eval()
+    c.add_reply_ok()
+
+
+def script_load(c: Any, argv: list[bytes]) -> None:
+    script = create_script(c, argv[2])
+    if script is not None:
+        c.add_reply_bulk(script.sha)
+
+
+def script_debug(c: Any, argv: list[bytes]) -> None:
+    mode = argv[2].lower()
+    if mode == b"no":
+        c.add_reply_ok()
+    elif mode in (b"yes", b"sync"):
+        # DIVERGENCE: the Lua debugger (ldb) is not implemented.
+        c.add_reply_error("SCRIPT DEBUG is not supported by this server")
+    else:
+        c.add_reply_error("Use SCRIPT DEBUG YES/SYNC/NO")
+
+
+def script_kill(c: Any, argv: list[bytes]) -> None:
+    state(c.server).kill(c, True)

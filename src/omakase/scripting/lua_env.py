@@ -1,0 +1,780 @@
+"""One Lua 5.1 state: sandbox, ``redis.*`` API and type conversions
+(Redis's ``script_lua.c``, plus the state set-up of ``eval.c`` and
+``function_lua.c``).
+
+The state is lupa's ``lua51.LuaRuntime`` with ``encoding=None``, so Lua
+strings reach Python as ``bytes``.  A bootstrap chunk (named ``=omakase``, a
+name no user chunk can have) receives a table of Python callbacks and builds
+everything in Lua, then empties the real globals table:
+
+* Sandbox.  Redis 7.0.15 makes the globals table and every table reachable
+  from it read-only (its patched Lua has ``lua_enablereadonlytable``).  Stock
+  Lua has no such flag, so here the globals table ``_G`` is kept *empty* with
+  a metatable: ``__index`` goes to a hidden table holding the allowed globals
+  (whose own ``__index`` raises "Script attempted to access nonexistent
+  global variable"), ``__newindex`` raises "Attempt to modify a readonly
+  table".  Library tables (``redis``, ``string``, ``math``...) are exposed as
+  empty read-only proxies of the real tables.  KEYS and ARGV are stored with
+  ``rawset`` into ``_G``, as Redis opens the protection to set them.
+  ``rawset`` refuses these tables as Redis does.  DIVERGENCE: ``pairs``,
+  ``#`` and ``next`` over ``_G`` or a library proxy see an empty table;
+  ``type(redis.call)`` is "userdata" (a Python callable), not "function";
+  a Lua number argument ``-0.0`` reaches commands as "0" (lupa hands Python
+  integral numbers as ints).
+* API functions.  ``redis.call``, ``redis.log``, ``math.random``, the
+  library functions... are the Python callables themselves: for Lua they are
+  C functions, so ``return redis.call(...)`` is not a tail call and the
+  caller's frame (the line Redis reports) stays on the stack.  They fail by
+  raising ``ScriptRaise``; lupa turns that into a Lua error whose value is
+  the exception, and the message handler (and ``pcall``) unwrap it into the
+  error table or message.  A ``luaL_error``-style message gets the caller's
+  position prefixed ("user_script:1: ") as ``luaL_where`` would.  lupa's
+  ``attribute_filter`` denies every attribute access on Python objects, so
+  the callables give no way into Python.
+* The message handler walks up the stack past C frames and frames of the
+  bootstrap chunk (Redis skips one C frame) and produces Redis's
+  ``{err=..., source=..., line=...}`` table.
+* lupa reads the global ``debug`` from C (unprotected) before each call into
+  Lua: the nonexistent-global error is raised only for Lua callers, and the
+  count hook never fires inside bootstrap functions.
+* ``pcall`` is Redis's: an error table with an ``err`` string is returned
+  as that string.
+
+Reply conversions follow ``redisProtocolToLuaType`` (the RESP bytes the
+script's fake client received are parsed into Lua values) and
+``luaReplyToRedisReply`` (a Lua value becomes calls on the caller's reply
+API, so RESP2/RESP3 encoding stays in ``networking``).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Callable
+
+from lupa import lua51
+
+from omakase.scripting import libs
+
+LUA_TYPE = lua51.lua_type
+LLONG_MIN = -(1 << 63)
+LLONG_MAX = (1 << 63) - 1
+
+BOOTSTRAP = r"""
+local py, mode = ...
+local type, tostring, select, unpack, error, rawset, rawget, setmetatable, rawpcall =
+      type, tostring, select, unpack, error, rawset, rawget, setmetatable, pcall
+local fmt = string.format
+local pairs, ipairs, setfenv, xpcall, loadstring, lower = pairs, ipairs, setfenv, xpcall, loadstring, string.lower
+local getinfo, sethook = debug.getinfo, debug.sethook
+local INTERNAL = "=omakase"
+
+local function ro_error() error("Attempt to modify a readonly table", 2) end
+local protected = setmetatable({}, {__mode = 'k'})
+local function readonly(t)
+  local p = setmetatable({}, {__index = t, __newindex = ro_error, __metatable = false})
+  protected[p] = true
+  return p
+end
+local function nonexistent(_, k)
+  -- lupa itself reads the global 'debug' from C before each call into Lua:
+  -- only Lua code gets the error.
+  local i = getinfo(2, 'S')
+  if i == nil or i.what == 'C' then return nil end
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+
+local py_push_error, py_unwrap = py.push_error, py.unwrap
+
+local function fix_pcall(ok, ...)
+  if ok then return true, ... end
+  local e = ...
+  if type(e) == 'userdata' then
+    local v = py_unwrap(e)
+    if v ~= nil then e = v end
+  end
+  if type(e) == 'table' then
+    local m = e.err
+    if type(m) == 'string' or type(m) == 'number' then return false, m end
+  end
+  return false, e
+end
+local function lua_pcall(f, ...) return fix_pcall(rawpcall(f, ...)) end
+
+local function errh(err)
+  if type(err) == 'userdata' then
+    local v = py_unwrap(err)
+    if v ~= nil then err = v end
+  end
+  local lvl, i = 2, nil
+  while true do
+    i = getinfo(lvl, 'nSl')
+    if not i or (i.what ~= 'C' and i.source ~= INTERNAL) then break end
+    lvl = lvl + 1
+  end
+  if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end
+  if i then
+    err.source = i.source
+    err.line = i.currentline
+  end
+  return err
+end
+
+local redis = {}
+local noop = function() end
+redis.call = py.call
+redis.pcall = py.pcall
+redis.log = py.log
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REDIS_VERSION = py.version
+redis.REDIS_VERSION_NUM = py.version_num
+redis.setresp = py.setresp
+redis.sha1hex = py.sha1hex
+redis.error_reply = py.error_reply
+redis.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return py_push_error("wrong number or type of arguments")
+  end
+  return {ok = s}
+end
+redis.set_repl = py.set_repl
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.replicate_commands = function() return true end
+redis.acl_check_cmd = py.acl_check
+redis.breakpoint = function() return false end
+redis.debug = noop
+
+local m = {}
+for k, v in pairs(math) do m[k] = v end
+m.random = py.random
+m.randomseed = py.randomseed
+
+local function lib(t)
+  local out = {}
+  for k, f in pairs(t) do out[k] = f end
+  return out
+end
+local cjson = lib(py.cjson)
+local cmsgpack = lib(py.cmsgpack)
+local struct = lib(py.struct)
+local bit = lib(py.bit)
+cjson.null = py.cjson_null
+
+local loadstring = loadstring
+local G = {}
+for _, k in ipairs({"xpcall", "tostring", "setmetatable", "next", "assert",
+    "tonumber", "rawequal", "collectgarbage", "getmetatable", "rawset", "coroutine",
+    "type", "select", "unpack", "gcinfo", "pairs", "rawget", "loadstring", "ipairs",
+    "_VERSION", "load", "error"}) do
+  G[k] = _G[k]
+end
+G.pcall = lua_pcall
+G.rawset = py.rawset
+G.string = readonly(string)
+G.table = readonly(table)
+G.math = readonly(m)
+G.coroutine = readonly(coroutine)
+G.cjson = readonly(cjson)
+G.cmsgpack = readonly(cmsgpack)
+G.struct = readonly(struct)
+G.bit = readonly(bit)
+-- Strings' metatable reaches the string library too: protect both.
+local smt = getmetatable('')
+smt.__index = G.string
+smt.__metatable = readonly(smt)
+-- Precompiled chunks are refused (Redis's Lua does not load bytecode).
+local function no_binary(s)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    return nil, "binary chunks are not allowed"
+  end
+  return s
+end
+G.loadstring = function(s, name)
+  local ok, err = no_binary(s)
+  if not ok and err then return nil, err end
+  return loadstring(s, name)
+end
+local raw_load = load
+G.load = function(f, name)
+  if type(f) ~= 'function' then return raw_load(f, name) end
+  local parts = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == '' then break end
+    if type(piece) ~= 'string' then return nil, "reader function must return a string" end
+    parts[#parts + 1] = piece
+  end
+  return G.loadstring(table.concat(parts), name or "=(load)")
+end
+
+local env = _G
+local keys = {}
+for k in pairs(env) do keys[#keys + 1] = k end
+for _, k in ipairs(keys) do env[k] = nil end
+
+local api = {}
+local envmt = {__index = G, __newindex = ro_error, __metatable = readonly({})}
+if mode == 'function' then
+  -- The library-loading environment: only redis.register_function, log
+  -- and the version; anything else is a nonexistent global.
+  local load_redis = setmetatable({}, {__index = nonexistent, __newindex = ro_error})
+  rawset(load_redis, 'log', redis.log)
+  for _, k in ipairs({'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
+                      'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do rawset(load_redis, k, redis[k]) end
+  local register = py.register_function
+  local function perr(m) error(py_push_error(m)) end
+  local function isstr(v) local t = type(v) return t == 'string' or t == 'number' end
+  rawset(load_redis, 'register_function', function(...)
+    local n = select('#', ...)
+    if n < 1 or n > 2 then perr("wrong number of arguments to redis.register_function") end
+    local name, cb, desc
+    local fl = {}
+    if n == 1 then
+      local t = ...
+      if type(t) ~= 'table' then
+        perr("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+      end
+      for k, v in pairs(t) do
+        if not isstr(k) then perr("named argument key given to redis.register_function is not a string") end
+        local lk = lower(tostring(k))
+        if lk == 'function_name' then
+          if not isstr(v) then perr("function_name argument given to redis.register_function must be a string") end
+          name = tostring(v)
+        elseif lk == 'description' then
+          if not isstr(v) then perr("description argument given to redis.register_function must be a string") end
+          desc = tostring(v)
+        elseif lk == 'callback' then
+          if type(v) ~= 'function' then perr("callback argument given to redis.register_function must be a function") end
+          cb = v
+        elseif lk == 'flags' then
+          if type(v) ~= 'table' then perr("flags argument to redis.register_function must be a table representing function flags") end
+          for _, f in pairs(v) do
+            if type(f) ~= 'string' then perr("unknown flag given") end
+            fl[#fl + 1] = f
+          end
+        else
+          perr("unknown argument given to redis.register_function")
+        end
+      end
+      if name == nil then perr("redis.register_function must get a function name argument") end
+      if cb == nil then perr("redis.register_function must get a callback argument") end
+    else
+      name, cb = ...
+      if not isstr(name) then perr("first argument to redis.register_function must be a string") end
+      name = tostring(name)
+      if type(cb) ~= 'function' then perr("second argument to redis.register_function must be a function") end
+    end
+    return register(name, cb, desc, unpack(fl))
+  end)
+  local load_G = setmetatable({redis = load_redis}, {__index = nonexistent, __newindex = ro_error})
+  api.load = function(code)
+    local f, err = loadstring(code, "@user_function")
+    if not f then return false, err end
+    -- As Redis does, the globals' lookup is switched to the library API
+    -- while the library loads (closures keep the real globals table).
+    envmt.__index = load_G
+    local ok, e = rawpcall(f)
+    envmt.__index = G
+    if ok then return true end
+    if type(e) == 'userdata' then
+      local v = py_unwrap(e)
+      if v ~= nil then e = v end
+    end
+    return false, e
+  end
+end
+
+G.redis = readonly(redis)
+G._G = env
+setmetatable(G, {__index = nonexistent, __newindex = ro_error})
+setmetatable(env, envmt)
+protected[env] = true
+protected[G] = true
+
+api.is_protected = function(t) return protected[t] == true end
+api.rawset = rawset
+api.compile = function(code, name)
+  return loadstring(code, name)
+end
+local hook
+hook = function()
+  -- Never in the bootstrap's own functions: the global lookup lupa makes
+  -- from C runs one of them outside any protected call.
+  local i = getinfo(2, 'S')
+  if i and i.source == INTERNAL then return end
+  if py.interrupt() then
+    sethook(hook, "l")
+    error(py_push_error("Script killed by user with SCRIPT KILL..."))
+  end
+end
+-- One call from Python per script run: KEYS and ARGV, the count hook, the
+-- protected call.
+local function finish(hooked, ok, r)
+  if hooked then sethook() end
+  return ok, r
+end
+api.exec = function(f, eval_mode, hook_count, keys, args)
+  local hooked = hook_count > 0
+  if eval_mode then
+    rawset(env, 'KEYS', keys)
+    rawset(env, 'ARGV', args)
+    if hooked then sethook(hook, "", hook_count) end
+    return finish(hooked, xpcall(f, errh))
+  end
+  if hooked then sethook(hook, "", hook_count) end
+  return finish(hooked, xpcall(function() return f(keys, args) end, errh))
+end
+-- luaL_where(L, 1) seen from a Python callback: the position of the Lua
+-- code that called it ("" when that is a C function).
+api.where = function()
+  local i = getinfo(3, 'Sl')
+  if i and i.currentline and i.currentline > 0 then
+    return i.short_src .. ":" .. i.currentline .. ": "
+  end
+  return ""
+end
+return api
+"""
+
+
+class RedisRand48:
+    """redisLrand48/redisSrand48 (rand.c): the 48-bit linear congruential
+    generator of drand48, so math.random gives Redis's sequence."""
+    __slots__ = ("x",)
+    A = 0x5DEECE66D
+    MASK = (1 << 48) - 1
+
+    def __init__(self) -> None:
+        self.x = 0x1234ABCD330E      # the initial state of rand.c
+
+    def seed(self, i: int) -> None:
+        self.x = (((i & 0xFFFFFFFF) << 16) | 0x330E) & self.MASK
+
+    def next31(self) -> int:
+        self.x = (self.A * self.x + 0xB) & self.MASK
+        return self.x >> 17
+
+
+def _unwrap(e: Any) -> Any:
+    if isinstance(e, ScriptRaise):
+        return e.value
+    if isinstance(e, BaseException):     # a bug in a Python callback
+        return ("internal error in a script API function: %s: %s"
+                % (type(e).__name__, e)).encode("utf-8", "replace")
+    return None
+
+
+def lua_number_to_ll(n: Any) -> int:
+    """(long long) of a Lua number, x86-64 style for the undefined cases."""
+    if isinstance(n, int):
+        if LLONG_MIN <= n <= LLONG_MAX:
+            return n
+        return LLONG_MIN
+    if math.isnan(n) or math.isinf(n):
+        return LLONG_MIN
+    v = int(n)
+    if LLONG_MIN <= v <= LLONG_MAX:
+        return v
+    return LLONG_MIN
+
+
+class ScriptRaise(Exception):
+    """Raised by a Python function called from Lua: lupa turns it into a
+    Lua error whose value is this exception, which the message handler and
+    ``pcall`` unwrap into ``value`` (an error table or a message)."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    raise AttributeError("access denied")
+
+
+class LuaEngine:
+    """A Lua state plus the Python side of its ``redis.*`` API.  ``mode`` is
+    "eval" (EVAL scripts) or "function" (libraries, with the loading
+    environment for ``redis.register_function``).
+
+    The API functions are the Python callables themselves (for Lua, C
+    functions: a ``return redis.call(...)`` keeps the caller's frame, so
+    error positions are those Redis reports).  They raise ``ScriptRaise``."""
+
+    def __init__(self, scripting: Any, mode: str) -> None:
+        from omakase import REDIS_VERSION
+        self.scripting = scripting
+        self.mode = mode
+        self.lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
+                                    register_eval=False, register_builtins=False,
+                                    attribute_filter=_deny_attributes)
+        self.rand = scripting.rand
+        self.register_hook: Callable | None = None   # set while loading a library
+        lua = self.lua
+        py = lua.table()
+        st = scripting
+        py[b"call"] = lambda *a: st.lua_call(True, a)
+        py[b"pcall"] = lambda *a: st.lua_call(False, a)
+        py[b"acl_check"] = st.lua_acl_check
+        py[b"push_error"] = self.push_error
+        py[b"unwrap"] = _unwrap
+        py[b"log"] = st.lua_log
+        py[b"setresp"] = st.lua_setresp
+        py[b"set_repl"] = st.lua_set_repl
+        py[b"sha1hex"] = self._sha1hex
+        py[b"error_reply"] = self._error_reply
+        py[b"interrupt"] = st.lua_interrupt
+        py[b"random"] = self._random
+        py[b"randomseed"] = self._randomseed
+        py[b"register_function"] = self._register_function
+        py[b"rawset"] = self._rawset
+        major, minor, patch = (int(x) for x in REDIS_VERSION.split("."))
+        py[b"version"] = REDIS_VERSION.encode()
+        py[b"version_num"] = (major << 16) | (minor << 8) | patch
+        for name, table in (("cjson", libs.CJSON), ("cmsgpack", libs.CMSGPACK),
+                            ("struct", libs.STRUCT), ("bit", libs.BIT)):
+            t = lua.table()
+            for fname, fn in table.items():
+                t[fname.encode()] = libs.bind(self, fn)
+            py[name.encode()] = t
+        self.cjson_null = lua.eval(b"newproxy()")
+        py[b"cjson_null"] = self.cjson_null
+        chunk = lua.eval(b"function(code) return loadstring(code, '=omakase') end")
+        fn = chunk(BOOTSTRAP.encode())
+        if isinstance(fn, tuple):
+            raise RuntimeError(fn[1])
+        api = fn(py, mode.encode())
+        self.api = api
+        self._compile = api[b"compile"]
+        self._exec = api[b"exec"]
+        # Tables are made through the C API (no Lua call, no per-call setup).
+        self._table = lua.table
+        self.where = api[b"where"]
+        self._is_protected = api[b"is_protected"]
+        self._raw_rawset = api[b"rawset"]
+        self._load = api[b"load"] if mode == "function" else None
+
+    def raise_error(self, msg: str | bytes) -> None:
+        """luaL_error from a Python callback: the message, prefixed with the
+        calling Lua code's position."""
+        if isinstance(msg, str):
+            msg = msg.encode()
+        raise ScriptRaise(self.where() + msg)
+
+    def raise_table(self, msg: str | bytes) -> None:
+        """luaPushError + luaError: raise the error table {err=...}."""
+        raise ScriptRaise(self.push_error(msg))
+
+    # -- helpers called from Lua -------------------------------------------
+    def _sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            self.raise_table("wrong number of arguments")
+        s = args[0]
+        if isinstance(s, (int, float)) and not isinstance(s, bool):
+            s = _lua_tostring(s)
+        elif not isinstance(s, bytes):
+            s = b""
+        return hashlib.sha1(s).hexdigest().encode()
+
+    def _error_reply(self, *args: Any) -> Any:
+        if len(args) != 1 or not isinstance(args[0], bytes):
+            return self.push_error("wrong number or type of arguments")
+        err = args[0]
+        if not err.startswith(b"-"):
+            err = b"-" + err
+        return self.push_error(err)
+
+    def _rawset(self, *args: Any) -> Any:
+        """rawset, refusing the read-only tables (C in Redis: no position)."""
+        t = args[0] if args else None
+        if t is not None and LUA_TYPE(t) == "table" and self._is_protected(t):
+            raise ScriptRaise(b"Attempt to modify a readonly table")
+        return self._raw_rawset(*args)
+
+    def _checkint(self, v: Any, i: int, fname: str) -> int:
+        n = v
+        if isinstance(v, bytes):
+            try:
+                n = float(v)
+            except ValueError:
+                n = None
+        if n is None or isinstance(n, bool) or not isinstance(n, (int, float)):
+            got = "no value" if v is None else libs._typename(v)
+            self.raise_error(f"bad argument #{i} to '{fname}' (number expected, got {got})")
+        return int(n)
+
+    def _random(self, *args: Any) -> Any:
+        if self.scripting.ctx is None:
+            self.raise_error("math.random can only be called inside a script invocation")
+        r = (self.rand.next31() % 0x7FFFFFFF) / 0x7FFFFFFF
+        n = len(args)
+        if n == 0:
+            return r
+        if n == 1:
+            u = self._checkint(args[0], 1, "random")
+            if u < 1:
+                self.raise_error("bad argument #1 to 'random' (interval is empty)")
+            return math.floor(r * u) + 1
+        if n == 2:
+            lo = self._checkint(args[0], 1, "random")
+            u = self._checkint(args[1], 2, "random")
+            if lo > u:
+                self.raise_error("bad argument #2 to 'random' (interval is empty)")
+            return math.floor(r * (u - lo + 1)) + lo
+        self.raise_error("wrong number of arguments")
+
+    def _randomseed(self, *args: Any) -> None:
+        if self.scripting.ctx is None:
+            self.raise_error("math.randomseed can only be called inside a script invocation")
+        self.rand.seed(self._checkint(args[0] if args else None, 1, "randomseed"))
+
+    def _register_function(self, name: bytes, cb: Any, desc: Any, *flags: bytes) -> None:
+        if self.register_hook is None:
+            self.raise_table("redis.register_function can only be called on FUNCTION LOAD command")
+        err = self.register_hook(name, cb, desc, flags)
+        if err is not None:
+            self.raise_table(err)
+
+    # -- errors and tables --------------------------------------------------
+    def push_error(self, msg: Any) -> Any:
+        """luaPushErrorBuff: a table {err="CODE message"}."""
+        if isinstance(msg, str):
+            msg = msg.encode()
+        if msg.startswith(b"-"):
+            sp = msg.find(b" ")
+            if sp < 0:
+                code, text = b"ERR", msg[1:]
+            else:
+                code, text = msg[1:sp], msg[sp + 1:]
+        else:
+            code, text = b"ERR", msg
+        text = text.strip(b"\r\n")
+        t = self._table()
+        t[b"err"] = code + b" " + text
+        return t
+
+    # -- compile and run ----------------------------------------------------
+    def compile(self, code: bytes, chunkname: bytes) -> tuple[Any, bytes | None]:
+        r = self._compile(code, chunkname)
+        if isinstance(r, tuple):
+            err = r[1]
+            return None, err if isinstance(err, bytes) else str(err).encode()
+        return r, None
+
+    def load_library(self, code: bytes) -> tuple[bool, Any]:
+        r = self._load(code)
+        if isinstance(r, tuple):
+            return r[0], r[1] if len(r) > 1 else None
+        return bool(r), None
+
+    def run(self, f: Any, keys: list[bytes], args: list[bytes], eval_mode: bool,
+            hook_count: int) -> tuple[bool, Any]:
+        table_from = self.lua.table_from
+        r = self._exec(f, eval_mode, hook_count, table_from(keys), table_from(args))
+        if not isinstance(r, tuple):
+            return bool(r), None
+        return r[0], (r[1] if len(r) > 1 else None)
+
+    # -- Redis protocol -> Lua (redisProtocolToLuaType) -----------------------
+    def reply_to_lua(self, buf: bytes) -> tuple[Any, bool]:
+        """The Lua value for one RESP reply; is_error tells if it is an
+        error (redis.call raises it)."""
+        if buf[:1] == b"-":
+            end = buf.find(b"\r\n")
+            t = self.push_error(buf[:end])
+            t[b"ignore_error_stats_update"] = True
+            return t, True
+        v, _ = self._parse(buf, 0)
+        return v, False
+
+    def _parse(self, buf: bytes, pos: int) -> tuple[Any, int]:
+        t = buf[pos]
+        eol = buf.index(b"\r\n", pos)
+        head = buf[pos + 1:eol]
+        pos = eol + 2
+        if t == 36:    # $
+            n = int(head)
+            if n < 0:
+                return False, pos
+            return buf[pos:pos + n], pos + n + 2
+        if t == 58:    # :
+            return int(head), pos
+        if t == 42:    # *
+            n = int(head)
+            if n < 0:
+                return False, pos
+            tbl = self._table()
+            for i in range(1, n + 1):
+                v, pos = self._parse(buf, pos)
+                tbl[i] = v
+            return tbl, pos
+        if t == 43:    # +
+            tbl = self._table()
+            tbl[b"ok"] = head
+            return tbl, pos
+        if t == 45:    # - (nested error)
+            e = self.push_error(head and b"-" + head)
+            return e, pos
+        if t == 37:    # %
+            n = int(head)
+            inner = self._table()
+            for _ in range(n):
+                k, pos = self._parse(buf, pos)
+                v, pos = self._parse(buf, pos)
+                if k is not None:
+                    inner[k] = v
+            tbl = self._table()
+            tbl[b"map"] = inner
+            return tbl, pos
+        if t == 126:   # ~
+            n = int(head)
+            inner = self._table()
+            for _ in range(n):
+                k, pos = self._parse(buf, pos)
+                if k is not None:
+                    inner[k] = True
+            tbl = self._table()
+            tbl[b"set"] = inner
+            return tbl, pos
+        if t == 95:    # _
+            return None, pos
+        if t == 35:    # #
+            return head == b"t", pos
+        if t == 44:    # ,
+            tbl = self._table()
+            tbl[b"double"] = float(head)
+            return tbl, pos
+        if t == 40:    # (
+            tbl = self._table()
+            tbl[b"big_number"] = head
+            return tbl, pos
+        if t == 61:    # =
+            n = int(head)
+            body = buf[pos:pos + n]
+            inner = self._table()
+            inner[b"string"] = body[4:]
+            inner[b"format"] = body[:3]
+            tbl = self._table()
+            tbl[b"verbatim_string"] = inner
+            return tbl, pos + n + 2
+        if t == 124:   # | attribute: skipped
+            n = int(head)
+            for _ in range(2 * n):
+                _, pos = self._parse(buf, pos)
+            return self._parse(buf, pos)
+        if t == 62:    # > push
+            n = int(head)
+            tbl = self._table()
+            for i in range(1, n + 1):
+                v, pos = self._parse(buf, pos)
+                tbl[i] = v
+            return tbl, pos
+        raise ValueError("bad reply type %r" % chr(t))
+
+
+LUAI_MAXCSTACK = 8000
+
+
+def reply_from_lua(c: Any, v: Any, script_resp: int, slots: int = 2) -> None:
+    """luaReplyToRedisReply: write Lua value v as the reply to client c.
+    ``slots`` counts the Lua stack Redis would be using at this depth, so a
+    too deeply nested table ends in the same "reached lua stack limit"
+    error element."""
+    if slots + 4 > LUAI_MAXCSTACK:
+        c.add_reply_error("reached lua stack limit")
+        return
+    if v is None:
+        c.add_reply_null()
+        return
+    if v is True or v is False:
+        if script_resp == 2:
+            if v:
+                c.add_reply_int(1)
+            else:
+                c.add_reply_null()
+        else:
+            c.add_reply_bool(v)
+        return
+    if isinstance(v, bytes):
+        c.add_reply_bulk(v)
+        return
+    if isinstance(v, (int, float)):
+        c.add_reply_int(lua_number_to_ll(v))
+        return
+    if LUA_TYPE(v) != "table":
+        c.add_reply_null()
+        return
+    err = v[b"err"]
+    if isinstance(err, bytes):
+        ignore = v[b"ignore_error_stats_update"] is True
+        add_error(c, b"-" + err, ignore)
+        return
+    ok = v[b"ok"]
+    if isinstance(ok, bytes):
+        c.add_reply(b"+" + ok.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n")
+        return
+    d = v[b"double"]
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        c.add_reply_double(float(d))
+        return
+    big = v[b"big_number"]
+    if isinstance(big, bytes):
+        c.add_reply_bignum(big.replace(b"\r", b" ").replace(b"\n", b" "))
+        return
+    vs = v[b"verbatim_string"]
+    if vs is not None and LUA_TYPE(vs) == "table":
+        fmt, s = vs[b"format"], vs[b"string"]
+        if isinstance(fmt, bytes) and isinstance(s, bytes):
+            c.add_reply_verbatim(s, fmt)
+            return
+    mp = v[b"map"]
+    if mp is not None and LUA_TYPE(mp) == "table":
+        idx = c.add_reply_deferred_len()
+        n = 0
+        for k, val in mp.items():
+            reply_from_lua(c, k, script_resp, slots + 4)
+            reply_from_lua(c, val, script_resp, slots + 3)
+            n += 1
+        c.set_deferred_map_len(idx, n)
+        return
+    st = v[b"set"]
+    if st is not None and LUA_TYPE(st) == "table":
+        idx = c.add_reply_deferred_len()
+        n = 0
+        for k in st.keys():
+            reply_from_lua(c, k, script_resp, slots + 3)
+            n += 1
+        c.set_deferred_set_len(idx, n)
+        return
+    idx = c.add_reply_deferred_len()
+    n = 0
+    j = 1
+    while True:
+        item = v[j]
+        if item is None:
+            break
+        reply_from_lua(c, item, script_resp, slots + 1)
+        n += 1
+        j += 1
+    c.set_deferred_array_len(idx, n)
+
+
+def add_error(c: Any, msg: bytes, ignore_stats: bool) -> None:
+    """An error reply; ``ignore_stats`` is ERR_REPLY_FLAG_NO_STATS_UPDATE
+    (the error was counted when the command inside the script failed)."""
+    if not ignore_stats:
+        c.add_reply_error(msg)
+        return
+    if not msg.startswith(b"-"):
+        msg = b"-ERR " + msg
+    c.add_reply(msg.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n")
+    cmd = c.cmd
+    if cmd is not None:
+        cmd.failed_calls += 1
+
+
+def _lua_tostring(n: Any) -> bytes:
+    """Lua 5.1's number formatting (%.14g)."""
+    if isinstance(n, float) and n.is_integer() and abs(n) < 1e15:
+        return b"%d" % int(n)
+    return (b"%.14g" % n)
