@@ -474,3 +474,34 @@ def test_kill9_with_appendfsync_always_keeps_acknowledged_writes(tmp_path):
         assert value > 0
     finally:
         srv.stop()
+
+
+def test_resp_base_rewrites_streams_and_functions(start_server, tmp_path):
+    srv = start_server(dir=str(tmp_path), appendonly="yes", aof_use_rdb_preamble="no")
+    r = srv.client()
+    r.xadd("st", {"a": "1"}, id="1-1")
+    r.xadd("st", {"b": "2", "c": "3"}, id="2-1")
+    r.xadd("st", {"d": "4"}, id="3-1")
+    r.xdel("st", "2-1")
+    r.xgroup_create("st", "g", "0")
+    r.xreadgroup("g", "alice", {"st": ">"}, count=1)
+    r.xgroup_createconsumer("st", "g", "bob")
+    r.xadd("empty", {"x": "y"}, id="5-5")
+    r.xdel("empty", "5-5")
+    r.function_load("#!lua name=l\nredis.register_function('f', function() return 1 end)")
+    digest = r.execute_command("DEBUG", "DIGEST")
+    info = r.xinfo_stream("st", full=True)
+    r.bgrewriteaof()
+    deadline = time.time() + 10
+    while r.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)
+    base = [p for p in os.listdir(tmp_path / "appendonlydir") if ".base." in p][0]
+    text = (tmp_path / "appendonlydir" / base).read_bytes()
+    assert base.endswith(".base.aof") and b"FUNCTION" in text and b"XCLAIM" in text
+    assert r.execute_command("DEBUG", "LOADAOF") == b"OK"
+    assert r.execute_command("DEBUG", "DIGEST") == digest
+    after = r.xinfo_stream("st", full=True)
+    assert after["entries"] == info["entries"] and after["max-deleted-entry-id"] == \
+        info["max-deleted-entry-id"] and after["entries-added"] == info["entries-added"]
+    assert after["groups"][0]["pending"] == info["groups"][0]["pending"]
+    assert r.fcall("f", 0) == 1

@@ -162,3 +162,36 @@ def test_persistence_hooks():
     with pytest.raises(functions.LoadError, match="already exists"):
         functions.load_library_code(srv, code, False)
     assert functions.load_library_code(srv, code, True) == b"mylib"
+
+
+PERSIST_LIB = "#!lua name=persisted\nredis.register_function('hello', function() return 'hi' end)"
+
+
+def test_functions_persist_in_rdb_and_debug_reload(start_server, tmp_path):
+    srv = start_server(dir=str(tmp_path))
+    r = srv.client()
+    r.function_load(PERSIST_LIB)
+    r.set("k", "v")
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert r.fcall("hello", 0) == b"hi"
+    r.save()
+    srv.stop()
+    srv2 = start_server(dir=str(tmp_path))
+    assert srv2.client().fcall("hello", 0) == b"hi"
+
+
+def test_functions_persist_in_aof(start_server, tmp_path):
+    for preamble in ("yes", "no"):
+        d = tmp_path / preamble
+        d.mkdir()
+        srv = start_server(dir=str(d), appendonly="yes", aof_use_rdb_preamble=preamble)
+        r = srv.client()
+        r.function_load(PERSIST_LIB)
+        r.bgrewriteaof()
+        deadline = time.time() + 10
+        while r.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+            time.sleep(0.05)
+        r.function_load(PERSIST_LIB.replace("'hi'", "'again'"), replace=True)
+        srv.stop()
+        srv2 = start_server(dir=str(d), appendonly="yes", aof_use_rdb_preamble=preamble)
+        assert srv2.client().fcall("hello", 0) == b"again", preamble

@@ -988,6 +988,9 @@ def rewrite_commands(server: Any, w: _Writer) -> None:
     """rewriteAppendOnlyFileRio: every db as SELECT + commands + PEXPIREAT."""
     from omakase import objects
     delay = getattr(server.config, "rdb_key_save_delay", 0)   # tests slow the child
+    from omakase.scripting.functions import libraries_code
+    for code in libraries_code(server):            # rewriteFunctions
+        w.write(encode_command([b"FUNCTION", b"LOAD", code]))
     for db in server.dbs:
         if not len(db):
             continue
@@ -1006,6 +1009,8 @@ def rewrite_commands(server: Any, w: _Writer) -> None:
                 _batched(w, b"ZADD", key, pairs, 2)
             elif tname == "hash":
                 _batched(w, b"HMSET", key, value.items(), 2)
+            elif tname == "stream":
+                _rewrite_stream(w, key, value)
             else:
                 raise ValueError(f"Unknown object type {tname}")
             when = expires.get(key)
@@ -1014,6 +1019,37 @@ def rewrite_commands(server: Any, w: _Writer) -> None:
             if delay > 0:
                 time.sleep(delay / 1e6)
     w.drain()
+
+
+def _sid(sid: tuple) -> bytes:
+    return b"%d-%d" % sid
+
+
+def _rewrite_stream(w: "_Writer", key: bytes, s: Any) -> None:
+    """rewriteStreamObject: XADDs of every entry (or the XADD MAXLEN 0 trick
+    for an empty stream), XSETID for the counters, then per group XGROUP
+    CREATE and, per consumer, XCLAIM ... JUSTID FORCE of its pending entries
+    (XGROUP CREATECONSUMER for a consumer without any)."""
+    if s.length:
+        for sid, pairs in s.index.range():
+            w.write(encode_command([b"XADD", key, _sid(sid), *pairs]))
+    else:
+        w.write(encode_command([b"XADD", key, b"MAXLEN", b"0", _sid(s.last_id), b"x", b"y"]))
+    w.write(encode_command([b"XSETID", key, _sid(s.last_id), b"ENTRIESADDED",
+                      b"%d" % s.entries_added, b"MAXDELETEDID",
+                      _sid(s.max_deleted_entry_id)]))
+    for group in s.groups():
+        w.write(encode_command([b"XGROUP", b"CREATE", key, group.name, _sid(group.last_id),
+                          b"ENTRIESREAD", b"%d" % group.entries_read]))
+        for consumer in group.consumers():
+            pending = list(consumer.pel.items())
+            if not pending:
+                w.write(encode_command([b"XGROUP", b"CREATECONSUMER", key, group.name,
+                                  consumer.name]))
+            for sid, nack in pending:
+                w.write(encode_command([b"XCLAIM", key, group.name, consumer.name, b"0", _sid(sid),
+                                  b"TIME", b"%d" % nack.delivery_time, b"RETRYCOUNT",
+                                  b"%d" % nack.delivery_count, b"JUSTID", b"FORCE"]))
 
 
 def rewrite_append_only_file(server: Any, filename: str) -> bool:

@@ -7,14 +7,14 @@ names, the LOADING state and INFO live in ``snapshot.py``.
 
 Interface (what ``snapshot.py``, ``aof.py``, replication and DUMP use)
 ---------------------------------------------------------------------
-``write_rdb(server, f, *, aux_extra=None, functions=())``
+``write_rdb(server, f, *, aux_extra=None, functions=None)``
     Write a whole RDB v10 file to the binary file-like ``f`` (only
     ``f.write`` is used): ``REDIS0010``, the AUX fields Redis 7.0 writes
     (``redis-ver`` 7.0.15, ``redis-bits``, ``ctime``, ``used-mem``, then
     ``aux_extra`` in order -- e.g. ``repl-stream-db``/``repl-id``/
     ``repl-offset`` -- then ``aof-base``, 0 unless ``aux_extra`` gives it),
     the function libraries (``functions``: library codes, FUNCTION2
-    opcodes), then per non-empty db SELECTDB + RESIZEDB and every key
+    opcodes; None = the server's own, FUNCTION LOAD's), then per non-empty db SELECTDB + RESIZEDB and every key
     (EXPIRETIME_MS; IDLE under an ``*-lru`` policy, FREQ under ``*-lfu``;
     type, key, value), EOF, and the CRC64 (8 zero bytes under
     ``rdbchecksum no``).  Output is built in a ``bytearray`` and handed to
@@ -30,8 +30,10 @@ Interface (what ``snapshot.py``, ``aof.py``, replication and DUMP use)
     counted, as Redis does on a master (``keep_expired``: None = keep them
     only on a replica; pass True for an AOF base).  ``progress(bytes_read,
     total_bytes)`` is called about every MiB read (``total_bytes`` is 0 when
-    the size of ``f`` is unknown).  ``read_rdb`` is the same without the
-    install step: it returns ``(tables, stats)``.
+    the size of ``f`` is unknown).  Function libraries in the file are
+    compiled first and replace loaded ones of the same name; one that does
+    not compile fails the load before anything is installed.  ``read_rdb``
+    is the same without the install steps: it returns ``(tables, stats)``.
 ``dump_value(value, server=None) -> bytes``
     The RDB type byte and the value's encoding (``rdbSaveObjectType`` +
     ``rdbSaveObject``); LZF per ``rdbcompression`` when a server is given.
@@ -94,9 +96,9 @@ Reading is chunked (``Reader``: about 1 MiB per ``f.read``) and the CRC64 is
 computed on the consumed bytes as the reader advances, so a file is read
 once and memory holds one chunk plus the dataset being built.
 
-DIVERGENCE: an RDB that holds module values or module AUX data, or a stream
-(until the stream type registers its reader), is refused with RdbError;
-Redis exits with an error for unknown modules.
+DIVERGENCE: an RDB that holds module values or module AUX data is refused
+with RdbError; Redis exits with an error for unknown modules.  Streams live
+in ``rdb_stream.py``, imported at the end of this module to register them.
 """
 from __future__ import annotations
 
@@ -521,8 +523,12 @@ def _debug_delay(usec: int) -> None:
 
 
 def write_rdb(server: Any, f: Any, *, aux_extra: dict[bytes, bytes] | None = None,
-              functions: Iterable[bytes] = ()) -> None:
-    """rdbSaveRio: write the whole dataset of ``server`` to ``f``."""
+              functions: Iterable[bytes] | None = None) -> None:
+    """rdbSaveRio: write the whole dataset of ``server`` to ``f`` (with the
+    server's function libraries unless ``functions`` says otherwise)."""
+    if functions is None:
+        from omakase.scripting.functions import libraries_code
+        functions = libraries_code(server)
     cfg = server.config
     compress = bool(cfg.rdbcompression)
     checksum = bool(cfg.rdbchecksum)
@@ -1459,6 +1465,12 @@ def load_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
              keep_expired: bool | None = None) -> LoadStats:
     """rdbLoad: read the whole file, then install it (see the docstring)."""
     tables, stats = read_rdb(server, f, progress=progress, keep_expired=keep_expired)
+    if stats.functions:
+        from omakase.scripting.functions import LoadError, load_libraries
+        try:
+            load_libraries(server, stats.functions)
+        except LoadError as exc:
+            raise RdbError(f"Failed loading library: {exc}", stats.bytes_read) from None
     install_tables(server, tables)
     return stats
 
@@ -1478,3 +1490,7 @@ def restore_value(server: Any, payload: bytes) -> Any:
     if value is None:
         raise RdbError("Empty value", r.offset)
     return value
+
+
+# Streams register their writer and readers (types 15, 19, 21) on import.
+from omakase.persistence import rdb_stream as _rdb_stream  # noqa: E402,F401

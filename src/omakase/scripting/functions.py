@@ -27,17 +27,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import crcmod
-import lzf
-
+from omakase.persistence import rdb
 from omakase.scripting import state
 from omakase.scripting.run import FLAG_NAMES
 from omakase.util import glob_match, parse_ll
 
-RDB_VERSION = 10
-RDB_OPCODE_FUNCTION_PRE_GA = 246
-RDB_OPCODE_FUNCTION2 = 245
-_crc64 = crcmod.mkCrcFun(0x1AD93D23594C935A9, initCrc=0, rev=True, xorOut=0)
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
 NAME_ERR = ("Library names can only contain letters, numbers, or underscores(_) and must be "
             "at least one character long")
@@ -177,6 +171,18 @@ def load_library_code(server: Any, code: bytes, replace: bool) -> bytes:
     return lib.name
 
 
+def load_libraries(server: Any, codes: list[bytes]) -> None:
+    """Libraries read from an RDB file or AOF base: all compile, or none is
+    linked (raises LoadError); a loaded library replaces one of its name."""
+    st = state(server)
+    libs = [compile_library(server, code) for code in codes]
+    for lib in libs:
+        old = st.libraries.get(lib.name)
+        if old is not None:
+            _unlink(st, old)
+        _link(st, lib)
+
+
 def libraries_code(server: Any) -> list[bytes]:
     """The code of every library (what RDB/AOF persist)."""
     st = getattr(server, "scripting", None)
@@ -188,95 +194,34 @@ def libraries_code(server: Any) -> list[bytes]:
 # ---------------------------------------------------------------------------
 # The RDB pieces of FUNCTION DUMP / RESTORE
 # ---------------------------------------------------------------------------
-def _rdb_len(n: int) -> bytes:
-    if n < 64:
-        return bytes((n,))
-    if n < 16384:
-        return bytes((0x40 | (n >> 8), n & 0xFF))
-    if n <= 0xFFFFFFFF:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + n.to_bytes(8, "big")
-
-
-def rdb_string(s: bytes, compress: bool) -> bytes:
-    """rdbSaveRawString for a string that is not an integer."""
-    n = len(s)
-    if compress and n > 20:
-        comp = lzf.compress(s, n - 4 - 1) if n > 4 else None
-        if comp:
-            return b"\xc3" + _rdb_len(len(comp)) + _rdb_len(n) + comp
-    return _rdb_len(n) + s
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise LoadError("Failed loading library")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise LoadError("Failed loading library")
-        out = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return out
-
-    def length(self) -> tuple[int, bool]:
-        b = self.byte()
-        t = b >> 6
-        if t == 0:
-            return b & 0x3F, False
-        if t == 1:
-            return ((b & 0x3F) << 8) | self.byte(), False
-        if t == 3:
-            return b & 0x3F, True
-        if b == 0x80:
-            return int.from_bytes(self.take(4), "big"), False
-        if b == 0x81:
-            return int.from_bytes(self.take(8), "big"), False
-        raise LoadError("Failed loading library")
-
-    def string(self) -> bytes:
-        n, encoded = self.length()
-        if not encoded:
-            return self.take(n)
-        if n == 0:
-            return b"%d" % int.from_bytes(self.take(1), "little", signed=True)
-        if n == 1:
-            return b"%d" % int.from_bytes(self.take(2), "little", signed=True)
-        if n == 2:
-            return b"%d" % int.from_bytes(self.take(4), "little", signed=True)
-        if n == 3:
-            clen, _ = self.length()
-            ulen, _ = self.length()
-            out = lzf.decompress(self.take(clen), ulen)
-            if out is None or len(out) != ulen:
-                raise LoadError("Failed loading library")
-            return out
-        raise LoadError("Failed loading library")
-
-
 def dump_payload(server: Any) -> bytes:
-    compress = bool(getattr(server.config, "rdbcompression", True))
-    body = b"".join(bytes((RDB_OPCODE_FUNCTION2,)) + rdb_string(code, compress)
-                    for code in libraries_code(server))
-    body += RDB_VERSION.to_bytes(2, "little")
-    return body + _crc64(body).to_bytes(8, "little")
+    """FUNCTION DUMP: every library as an RDB FUNCTION2 opcode and string,
+    then the RDB version and CRC64 (createDumpPayload's footer)."""
+    out = bytearray()
+    compress = bool(server.config.rdbcompression)
+    for code in libraries_code(server):
+        out.append(rdb.RDB_OPCODE_FUNCTION2)
+        rdb.save_string(out, code, compress)
+    out += rdb.RDB_VERSION.to_bytes(2, "little")
+    out += rdb.crc64(out).to_bytes(8, "little")
+    return bytes(out)
 
 
-def verify_payload(data: bytes) -> bool:
-    if len(data) < 10:
-        return False
-    ver = int.from_bytes(data[-10:-8], "little")
-    if ver > RDB_VERSION:
-        return False
-    return _crc64(data[:-8]) == int.from_bytes(data[-8:], "little")
+def payload_libraries(data: bytes) -> list[bytes]:
+    """The library codes of a FUNCTION DUMP payload (footer already checked)."""
+    r = rdb.Reader(data[:-10])
+    codes = []
+    try:
+        while r.pos < len(r.buf):
+            op = r.byte()
+            if op == rdb.RDB_OPCODE_FUNCTION_PRE_GA:
+                raise LoadError("Pre-GA function format not supported")
+            if op != rdb.RDB_OPCODE_FUNCTION2:
+                raise LoadError("given type is not a function")
+            codes.append(r.read_string())
+    except rdb.RdbError:
+        raise LoadError("Failed loading library") from None
+    return codes
 
 
 # ---------------------------------------------------------------------------
@@ -419,22 +364,15 @@ def function_restore(c: Any, argv: list[bytes]) -> None:
                               "APPEND or REPLACE.")
             return
     data = argv[2]
-    if not verify_payload(data):
+    if not rdb.verify_dump_payload(data):
         c.add_reply_error("DUMP payload version or checksum are wrong")
         return
     server = c.server
     st = state(server)
     # Compile every library of the payload first (nothing linked on error).
-    r = _Reader(data[:-10])
     new_libs: list[Library] = []
     try:
-        while r.pos < len(r.data):
-            op = r.byte()
-            if op == RDB_OPCODE_FUNCTION_PRE_GA:
-                raise LoadError("Pre-GA function format not supported")
-            if op != RDB_OPCODE_FUNCTION2:
-                raise LoadError("given type is not a function")
-            code = r.string()
+        for code in payload_libraries(data):
             lib = compile_library(server, code)
             for other in new_libs:
                 if other.name == lib.name:
