@@ -17,6 +17,8 @@ work's window, beside an idle baseline.  Cases:
               says ``rdb_bgsave_in_progress:0``.  The ``cmd ms`` column is the
               BGSAVE reply's round trip (the fork), and ``latest_fork_usec``
               is noted.
+* ``aofrw``   the same with BGREWRITEAOF (servers started with
+              ``appendonly yes``), until ``aof_rewrite_in_progress:0``.
 * ``bigset``  DEL, then (after a refill) UNLINK, of one set of N members
               (default 5,000,000, ``m:<i>``, SADD 1000 members per command);
               window = from sending the command until INFO memory says
@@ -179,7 +181,11 @@ def case_growth(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     return r
 
 
-def case_bgsave(srv: Server, n: int, cpu: int | None) -> dict[str, Any]:
+def case_background(srv: Server, n: int, cpu: int | None, command: str, flag: str,
+                    field: str) -> dict[str, Any]:
+    """A fork-based background job (BGSAVE or BGREWRITEAOF) over n keys:
+    the window runs from sending the command until INFO persistence says
+    ``flag:0``; ``field`` is the COW size reported for it."""
     c = srv.client()
     try:
         common.fill(srv.port, common.string_fill(n), 1000)
@@ -189,13 +195,13 @@ def case_bgsave(srv: Server, n: int, cpu: int | None) -> dict[str, Any]:
             t0 = time.perf_counter()
             reason = None
             try:
-                c.execute_command("BGSAVE")
+                c.execute_command(command)
             except Exception as exc:   # noqa: BLE001 - classify any refusal
                 reason = _reason(exc)
             t_reply = time.perf_counter()
             observed = True
             if reason is None:
-                observed = wait_field(c, "persistence", "rdb_bgsave_in_progress", "0", 600)
+                observed = wait_field(c, "persistence", flag, "0", 600)
             t1 = time.perf_counter()
             time.sleep(PAD)
         finally:
@@ -204,15 +210,24 @@ def case_bgsave(srv: Server, n: int, cpu: int | None) -> dict[str, Any]:
             return {"status": reason}
         stats = common.info_fields(c, "stats")
         pers = common.info_fields(c, "persistence")
-        note = f"fork {int(stats.get('latest_fork_usec', 0)) / 1000:.1f} ms"
-        if pers.get("rdb_last_bgsave_status", "ok") != "ok":
-            note += ", bgsave status " + pers["rdb_last_bgsave_status"]
+        note = (f"fork {int(stats.get('latest_fork_usec', 0)) / 1000:.1f} ms, "
+                f"COW {int(pers.get(field, 0)) / 1e6:.1f} MB")
         if not observed:
-            note += ", end of save not observable"
+            note += ", end not observable"
         return {"status": None, "cmd_ms": (t_reply - t0) * 1e3, "work_s": t1 - t0, "note": note,
                 **window_stats(sent, took, t0, t1 + PAD)}
     finally:
         c.close()
+
+
+def case_bgsave(srv: Server, n: int, cpu: int | None) -> dict[str, Any]:
+    return case_background(srv, n, cpu, "BGSAVE", "rdb_bgsave_in_progress",
+                           "rdb_last_cow_size")
+
+
+def case_aofrw(srv: Server, n: int, cpu: int | None) -> dict[str, Any]:
+    return case_background(srv, n, cpu, "BGREWRITEAOF", "aof_rewrite_in_progress",
+                           "aof_last_cow_size")
 
 
 def _reason(exc: Exception) -> str:
@@ -304,7 +319,7 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="client latency while the server does big internal work")
-    ap.add_argument("--cases", default="growth,bgsave,bigset")
+    ap.add_argument("--cases", default="growth,bgsave,aofrw,bigset")
     ap.add_argument("--targets", default="omakase,redis")
     ap.add_argument("--growth-keys", type=int, default=None, help="default 5000000 (--quick 200000)")
     ap.add_argument("--bgsave-keys", type=int, default=None, help="default 1000000 (--quick 100000)")
@@ -323,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     for c in cases:
-        if c not in ("growth", "bgsave", "bigset"):
-            ap.error(f"unknown case {c!r} (growth, bgsave, bigset)")
+        if c not in ("growth", "bgsave", "aofrw", "bigset"):
+            ap.error(f"unknown case {c!r} (growth, bgsave, aofrw, bigset)")
     for t in targets:
         if t not in common.KINDS:
             ap.error(f"unknown target {t!r}")
@@ -339,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     titles = {"idle": f"idle (baseline, {args.idle_seconds:g} s)",
               "growth": f"growth to {args.growth_keys:,} keys",
               "bgsave": f"BGSAVE of {args.bgsave_keys:,} keys",
+              "aofrw": f"BGREWRITEAOF of {args.bgsave_keys:,} keys",
               "DEL": f"DEL {args.set_members:,}-member set",
               "UNLINK": f"UNLINK {args.set_members:,}-member set"}
     results: dict[str, Any] = {"meta": {"pinned": pin, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -366,9 +382,12 @@ def main(argv: list[str] | None = None) -> int:
                 if case == "growth":
                     put("growth", kind, case_growth(kind, args.growth_keys, args))
                     continue
-                with Server(kind, cpu=args.server_cpu_eff) as srv:
+                extra = ["--appendonly", "yes"] if case == "aofrw" else None
+                with Server(kind, cpu=args.server_cpu_eff, extra_args=extra) as srv:
                     if case == "bgsave":
                         put("bgsave", kind, case_bgsave(srv, args.bgsave_keys, args.client_cpu_eff))
+                    elif case == "aofrw":
+                        put("aofrw", kind, case_aofrw(srv, args.bgsave_keys, args.client_cpu_eff))
                     else:
                         for cmd, r in case_bigset(srv, args.set_members, args.client_cpu_eff).items():
                             put(cmd, kind, r)

@@ -476,6 +476,47 @@ def test_kill9_with_appendfsync_always_keeps_acknowledged_writes(tmp_path):
         srv.stop()
 
 
+def test_kill9_with_appendfsync_everysec_loses_at_most_about_a_second(tmp_path):
+    """everysec: after SIGKILL the counter lacks at most ~1 s (2 s of slack
+    for a loaded machine) of acknowledged INCRs."""
+    config = dict(dir=str(tmp_path), appendonly=True, appendfsync="everysec",
+                  aof_use_rdb_preamble="no")
+    srv = ServerProcess("omakase", **config)
+    try:
+        c = RawClient(srv.host, srv.port)
+        state = {"acked": 0}
+        stop = threading.Event()
+
+        def hammer():
+            try:
+                while not stop.is_set():
+                    c.call("INCR", "n")
+                    state["acked"] += 1
+            except (ConnectionError, OSError):
+                pass
+
+        t = threading.Thread(target=hammer, daemon=True)
+        start = time.time()
+        t.start()
+        time.sleep(2.5)
+        srv.proc.kill()
+        srv.proc.wait()
+        elapsed = time.time() - start
+        stop.set()
+        t.join(10)
+        c.close()
+        acked = state["acked"]
+        rate = acked / elapsed
+        srv.stop()
+        srv = ServerProcess("omakase", **config)
+        value = int(srv.client().get("n") or 0)
+        assert value <= acked + 1
+        assert acked - value <= rate * 2.0, (acked, value, rate)
+        assert value > 0
+    finally:
+        srv.stop()
+
+
 def test_resp_base_rewrites_streams_and_functions(start_server, tmp_path):
     srv = start_server(dir=str(tmp_path), appendonly="yes", aof_use_rdb_preamble="no")
     r = srv.client()

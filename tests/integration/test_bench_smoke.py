@@ -161,7 +161,7 @@ def test_latency(runs):
     _, stdout, _, out = res
     data = json.loads((out / "latency.json").read_text())
     cases = data["cases"]
-    assert len(cases) == 5, list(cases)        # idle, growth, BGSAVE, DEL, UNLINK
+    assert len(cases) == 6, list(cases)   # idle, growth, BGSAVE, BGREWRITEAOF, DEL, UNLINK
     for case, per in cases.items():
         assert set(per) == {"omakase", "redis"}, case
         for kind, r in per.items():
@@ -174,4 +174,6 @@ def test_latency(runs):
         assert idle["status"] is None
     bgsave = next(v for k, v in cases.items() if k.startswith("BGSAVE"))
     assert bgsave["redis"]["status"] is None and bgsave["redis"]["cmd_ms"] > 0
-    assert bgsave["omakase"]["status"] in (None, "n/a (not implemented)")
+    assert bgsave["omakase"]["status"] is None and bgsave["omakase"]["cmd_ms"] > 0
+    aofrw = next(v for k, v in cases.items() if k.startswith("BGREWRITEAOF"))
+    assert aofrw["omakase"]["status"] is None and aofrw["redis"]["status"] is None
