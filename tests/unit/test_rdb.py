@@ -641,16 +641,33 @@ def test_empty_keys_are_skipped_and_duplicates_refused(loc):
         rdb.load_rdb(Local().server, io.BytesIO(dup))
 
 
+LIB_CODE = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"
+
+
+def test_bad_library_in_file_fails_the_load(loc, tmp_path):
+    loc.call("SET", "k", "v")
+    path = tmp_path / "dump.rdb"
+    with open(path, "wb") as f:
+        rdb.write_rdb(loc.server, f, functions=[b"#!lua name=lib\nreturn 1"])
+    other = Local()
+    other.call("SET", "mine", "1")
+    with open(path, "rb") as f, pytest.raises(rdb.RdbError, match="Failed loading library"):
+        rdb.load_rdb(other.server, f)
+    assert other.call("GET", "mine") == b"$1\r\n1\r\n"     # nothing installed
+
+
 def test_progress_and_functions(loc, tmp_path):
     loc.call("DEBUG", "POPULATE", 5000, "key", 500)
     loc.call("CONFIG", "SET", "rdbcompression", "no")
     path = tmp_path / "dump.rdb"
     with open(path, "wb") as f:
-        rdb.write_rdb(loc.server, f, functions=[b"#!lua name=lib\nreturn 1"])
+        rdb.write_rdb(loc.server, f, functions=[LIB_CODE])
     seen = []
     other = Local()
     with open(path, "rb") as f:
         stats = rdb.load_rdb(other.server, f, progress=lambda done, total: seen.append(
             (done, total)))
-    assert stats.functions == [b"#!lua name=lib\nreturn 1"]
+    assert stats.functions == [LIB_CODE]
+    from omakase.scripting.functions import libraries_code
+    assert libraries_code(other.server) == [LIB_CODE]     # loaded, not only read
     assert seen and seen[-1][1] == path.stat().st_size and seen[-1][0] <= seen[-1][1]
