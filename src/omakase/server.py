@@ -160,6 +160,12 @@ class Server:
         install_operator_tools(self)
         from omakase.persistence import install as install_persistence
         install_persistence(self)
+        from omakase.replication import install as install_replication
+        install_replication(self)
+        from omakase.tls import install as install_tls
+        install_tls(self)
+        from omakase.memory import install as install_memory
+        install_memory(self)     # accounting, eviction (OOM guard), lazy free
         # Last: subsystems above may add commands, and +@all means all of them.
         self.acl = Acl(self)
 
@@ -232,31 +238,13 @@ class Server:
     # ------------------------------------------------------------------
     def listen(self) -> None:
         cfg = self.config
+        if self.tls.wanted() and not self.tls.configure():
+            raise OSError(errno.EINVAL, "Failed to configure TLS. Check logs for more info.")
         if cfg.port:
-            for addr in cfg.bind:
-                optional = addr.startswith("-")
-                addr = addr.lstrip("-")
-                fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-                host = {"*": "0.0.0.0", "::*": "::"}.get(addr, addr)
-                try:
-                    s = socket.socket(fam, socket.SOCK_STREAM)
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    if fam == socket.AF_INET6:
-                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                    s.bind((host, cfg.port))
-                    s.listen(cfg.tcp_backlog)
-                except OSError as exc:
-                    s.close()
-                    if optional or (exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
-                                    and fam == socket.AF_INET6):
-                        self.log.warning(f"Warning: Could not create server TCP listening "
-                                         f"socket {addr}:{cfg.port}: {exc.strerror}")
-                        continue
-                    raise OSError(exc.errno, f"Could not create server TCP listening socket "
-                                  f"{addr}:{cfg.port}: {exc.strerror}") from None
-                s.setblocking(False)
-                self.listeners.append(s)
-                self.el.add_reader(s.fileno(), self._make_acceptor(s, False))
+            for s in self.bind_tcp(cfg.port):
+                self.add_listener_socket(s, False)
+        if cfg.tls_port:
+            self.tls.listen(cfg.tls_port)
         if cfg.unixsocket:
             path = cfg.unixsocket
             try:
@@ -269,12 +257,47 @@ class Server:
                 os.chmod(path, cfg.unixsocketperm)
             s.listen(cfg.tcp_backlog)
             s.setblocking(False)
-            self.listeners.append(s)
-            self.el.add_reader(s.fileno(), self._make_acceptor(s, True))
+            self.add_listener_socket(s, True)
         if not self.listeners:
             raise OSError(errno.EINVAL, "Configured to not listen anywhere, exiting.")
 
-    def _make_acceptor(self, lsock: socket.socket, is_unix: bool) -> Callable[[int], None]:
+    def bind_tcp(self, port: int) -> list[socket.socket]:
+        """listenToPort: a non-blocking listening socket per bind address."""
+        cfg = self.config
+        socks: list[socket.socket] = []
+        for addr in cfg.bind:
+            optional = addr.startswith("-")
+            addr = addr.lstrip("-")
+            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            host = {"*": "0.0.0.0", "::*": "::"}.get(addr, addr)
+            try:
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((host, port))
+                s.listen(cfg.tcp_backlog)
+            except OSError as exc:
+                s.close()
+                if optional or (exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
+                                and fam == socket.AF_INET6):
+                    self.log.warning(f"Warning: Could not create server TCP listening "
+                                     f"socket {addr}:{port}: {exc.strerror}")
+                    continue
+                for other in socks:
+                    other.close()
+                raise OSError(exc.errno, f"Could not create server TCP listening socket "
+                              f"{addr}:{port}: {exc.strerror}") from None
+            s.setblocking(False)
+            socks.append(s)
+        return socks
+
+    def add_listener_socket(self, s: socket.socket, is_unix: bool, tls: bool = False) -> None:
+        self.listeners.append(s)
+        self.el.add_reader(s.fileno(), self._make_acceptor(s, is_unix, tls))
+
+    def _make_acceptor(self, lsock: socket.socket, is_unix: bool,
+                       tls: bool = False) -> Callable[[int], None]:
         def accept_handler(fd: int) -> None:
             # Level-triggered: a bounded batch per wakeup (the rest wakes us
             # again).  Edge-triggered: accept until EAGAIN or we miss some.
@@ -287,10 +310,11 @@ class Server:
                 except OSError as exc:
                     self.log.warning(f"Accepting client connection: {exc.strerror}")
                     return
-                self._accept_client(sock, peer, is_unix)
+                self._accept_client(sock, peer, is_unix, tls)
         return accept_handler
 
-    def _accept_client(self, sock: socket.socket, peer: Any, is_unix: bool) -> None:
+    def _accept_client(self, sock: socket.socket, peer: Any, is_unix: bool,
+                       tls: bool = False) -> None:
         sock.setblocking(False)
         cfg = self.config
         if is_unix:
@@ -308,11 +332,16 @@ class Server:
             addr = _fmt_addr(peer)
             laddr = _fmt_addr(sock.getsockname())
         if len(self.clients) >= cfg.maxclients:
-            self._refuse(sock, b"-ERR max number of clients reached\r\n")
+            # Nothing can be written before a TLS handshake: just drop.
+            self._refuse(sock, b"" if tls else b"-ERR max number of clients reached\r\n")
             self.stat_rejected_conn += 1
             return
-        if (not is_unix and cfg.protected_mode and self._bind_is_default()
-                and not self.auth_required() and not _is_loopback(peer[0])):
+        if tls:
+            # Protected mode is checked once the handshake is done (tls.py).
+            sock = self.tls.wrap(sock, _is_loopback(peer[0]))
+            if sock is None:
+                return
+        elif not is_unix and not _is_loopback(peer[0]) and self.protected_mode_refuses():
             self._refuse(sock, PROTECTED_MODE_MSG.encode())
             self.stat_rejected_conn += 1
             return
@@ -323,9 +352,13 @@ class Server:
             c.flags |= ACL_RESTRICTED
         self.clients[c.id] = c
         self.clients_by_fd[c.fd] = c
-        self.stat_numconnections += 1
         self.el.add_reader(c.fd, c.on_readable)
         self.log.verbose(f"Accepted {addr}")
+        if tls:
+            sock.client = c
+            sock.start()         # counted in stat_numconnections once done
+        else:
+            self.stat_numconnections += 1
 
     @staticmethod
     def _refuse(sock: socket.socket, msg: bytes) -> None:
@@ -334,6 +367,11 @@ class Server:
         except OSError:
             pass
         sock.close()
+
+    def protected_mode_refuses(self) -> bool:
+        """Protected mode refuses a non-local client (default bind, no password)."""
+        return bool(self.config.protected_mode and self._bind_is_default()
+                    and not self.auth_required())
 
     def _bind_is_default(self) -> bool:
         return sorted(self.config.bind) in (["*", "-::*"], ["-::*", "*"]) or \
@@ -396,10 +434,16 @@ class Server:
         if not c.authenticated and not cmd.flags & CmdFlag.NO_AUTH:
             self.reject_command(c, replies.NOAUTH, cmd)
             return
-        if c.flags:
+        flags = c.flags
+        if flags:
             if not self._client_state_checks(c, cmd, argv):
                 return
         if self._guards_active and not self._server_guards(c, cmd, argv):
+            return
+        if flags & _MULTI and (cmd.parent or cmd).name not in _MULTI_IMMEDIATE:
+            # Queued only after every check, as Redis does (a busy script,
+            # a pause or OOM apply to the commands of a transaction too).
+            self.queue_multi_command(c, cmd, argv)
             return
         self.call(c, cmd, argv)
         if self.ready_keys and self.ready_keys_handler is not None:
@@ -429,7 +473,8 @@ class Server:
         return False
 
     def _client_state_checks(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
-        """Checks that depend on the client's own state (MULTI, pub/sub)."""
+        """Checks that depend on the client's own state (MULTI, ACL, pub/sub);
+        MULTI queueing itself comes after the server guards."""
         name = cmd.parent.name if cmd.parent else cmd.name
         if c.flags & ClientFlag.MULTI and cmd.flags & CmdFlag.NO_MULTI:
             self.reject_command(c, "Command not allowed inside a transaction", cmd)
@@ -445,9 +490,6 @@ class Server:
                 c, f"Can't execute '{cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
                    f"/ PING / QUIT / RESET are allowed in this context", cmd)
             return False
-        if c.flags & ClientFlag.MULTI and name not in _MULTI_IMMEDIATE:
-            self.queue_multi_command(c, cmd, argv)
-            return False
         return True
 
     def refresh_guards(self) -> None:
@@ -456,6 +498,11 @@ class Server:
 
     def _server_guards(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         flags = cmd.flags
+        if self.config.maxmemory and self.oom_guard is not None:
+            err = self.oom_guard(c, cmd, argv)     # performEvictions, OOM
+            if err is not None:
+                self.reject_command(c, err, cmd)
+                return False
         for guard in self.guard_hooks:
             err = guard(c, cmd, argv)
             if err is not None:
@@ -570,11 +617,15 @@ class Server:
 
     def delete_expired_key(self, db: Db, key: bytes) -> None:
         """deleteExpiredKeyAndPropagate."""
-        db.delete(key)
+        lazy = self.config.lazyfree_lazy_expire
+        if lazy:
+            from omakase.commands.generic import db_delete
+            db_delete(db, key, True)
+        else:
+            db.delete(key)
         self.stat_expiredkeys += 1
         self.notify(NOTIFY_EXPIRED, "expired", key, db.id)
         db.signal_modified_key(key)
-        lazy = self.config.lazyfree_lazy_expire
         self.propagate_now(db.id, [b"UNLINK" if lazy else b"DEL", key])
 
     def propagate_now(self, db_id: int, argv: list[bytes]) -> None:
@@ -699,6 +750,7 @@ class Server:
     # ------------------------------------------------------------------
     def _register_config_listeners(self) -> None:
         self.guard_hooks: list[Callable] = []
+        self.oom_guard: Callable | None = None     # evict.oom_guard
         self.slowlog_hook: Callable | None = None
         self.slowlog_threshold_us = -1
         self.child_pid = 0
@@ -785,6 +837,7 @@ class Server:
 
 
 NOTIFY_EXPIRED = 1 << 8
+_MULTI = ClientFlag.MULTI
 _NO_TOUCH = ClientFlag.NO_TOUCH
 _now_ns = time.perf_counter_ns
 
