@@ -58,6 +58,8 @@ Small functions that turn Python values into RESP bytes.  Only the reply layer
 """
 from __future__ import annotations
 
+import re
+
 import hiredis
 
 _pack = hiredis.pack_command
@@ -68,6 +70,12 @@ PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MBULK_BIG_ARG = 32 * 1024
 INT_MAX = 2**31 - 1
 FAST_RETAIN_LIMIT = 64 * 1024
+# A multibulk count of seven digits or more never reaches hiredis: its reader
+# allocates the whole reply list up front, and freeing a reader that holds an
+# unfinished "*2000000000" list walks all 2e9 slots (seconds of CPU, measured)
+# -- one line from a client would stall the server.  The exact engine builds
+# argv as arguments arrive.
+_BIG_MBULK = re.compile(rb"\*[0-9]{7}")
 
 
 class ProtocolError(Exception):
@@ -184,7 +192,10 @@ class RequestParser:
     def feed(self, data: bytes) -> None:
         if self.fast:
             if (self.auth_limits or (not self.retained and data[0] != 42)
-                    or b"\n+" in data or b"\n=" in data or data[0] in (43, 61)):
+                    or b"\n+" in data or b"\n=" in data or data[0] in (43, 61)
+                    or _BIG_MBULK.search(data) is not None
+                    or (self.retained
+                        and _BIG_MBULK.search(self.retained[-1][-8:] + data[:8]) is not None)):
                 self._to_exact()
                 self.buf += data
                 return

@@ -141,3 +141,26 @@ def test_any_split_gives_the_same_requests(requests, cuts):
         p.feed(stream[pos:])
         got += [a for a in drain(p) if a]
     assert got == expected
+
+
+@pytest.mark.parametrize("chunks", [
+    [b"*2000000000\r\n$1\r\na\r\n"],
+    [b"*1\r\n$1\r\na\r\n*20", b"00000000\r\n$1\r\na\r\n"],     # split across reads
+    [b"*3000000000\r\n"],
+])
+def test_huge_multibulk_counts_cost_nothing(chunks):
+    """hiredis would allocate (and later walk) a list of the announced size:
+    such headers go to the exact engine, so parsing and dropping the parser
+    take microseconds, not seconds."""
+    import time
+    t0 = time.perf_counter()
+    p = RequestParser()
+    for chunk in chunks:
+        p.feed(chunk)
+        try:
+            while p.next():
+                pass
+        except ProtocolError:
+            break
+    del p
+    assert time.perf_counter() - t0 < 0.5
