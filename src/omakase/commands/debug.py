@@ -438,9 +438,10 @@ def _debug_populate(c: Any, argv: list[bytes]) -> None:
 def _change_repl_id(server: Any) -> None:
     """changeReplicationId + clearReplicationId2."""
     import os
-    server.replid = os.urandom(20).hex()
-    server.replid2 = "0" * 40
-    server.second_replid_offset = -1
+    state = getattr(server, "repl", None) or server   # the replication module's ids
+    state.replid = os.urandom(20).hex()
+    state.replid2 = "0" * 40
+    state.second_replid_offset = -1
 
 
 def _debug_encoding_dump(c: Any, key: bytes, encoding: str) -> None:

@@ -39,11 +39,10 @@ returns extra ``field:value`` lines appended to that section.
 
 Memory
 ------
-DIVERGENCE: until the memory-accounting issue provides ``server.used_memory()``
-(bytes of the dataset and buffers, Redis's ``zmalloc_used_memory``), INFO
-reports the process RSS (``/proc/self/statm``) as ``used_memory``, so
-fragmentation ratios read 1.00.  ``used_memory_startup`` is the first value
-INFO ever computed; ``used_memory_peak`` is tracked across INFO calls.
+The section comes from ``omakase.memory.info_lines`` (allocator-counted
+``used_memory``: glibc's mallinfo2 plus pymalloc's allocated blocks, sampled
+when INFO runs; see that module).  The fallback below (a Server built
+without the memory module) reports the process RSS as ``used_memory``.
 
 Latencystats
 ------------
@@ -230,6 +229,9 @@ def _clients_section(server: Any) -> list[str]:
 
 
 def _memory_section(server: Any) -> list[str]:
+    if getattr(server, "memory", None) is not None:
+        from omakase.memory import info_lines     # the accounting module's figures
+        return info_lines(server)
     cfg = server.config
     used = used_memory(server)
     rss = rss_bytes()
@@ -453,6 +455,9 @@ def _backlog(server: Any) -> tuple[int, int, int, int]:
 
 
 def _replication_section(server: Any) -> list[str]:
+    repl = getattr(server, "repl", None)
+    if repl is not None:
+        return repl.info_lines()
     replid, replid2 = replication_ids(server)
     size, active, first, histlen = _backlog(server)
     role = "slave" if server.masterhost else "master"
