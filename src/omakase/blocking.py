@@ -462,7 +462,7 @@ class Blocking:
         cmd = c.lastcmd
         if cmd is not None:
             cmd.usec += (time.perf_counter_ns() - start) // 1000
-            if server.stat_total_error_replies != errors:
+            if server.stat_total_error_replies > errors:
                 cmd.failed_calls += 1
         self.unblock(c)
         if server.pending_propagate and not server.in_call:

@@ -455,6 +455,12 @@ class Server:
             cmd.rejected_calls += 1
         if c.flags & ClientFlag.MULTI:
             c.flags |= ClientFlag.DIRTY_EXEC
+            if cmd is not None and cmd.parent is None and cmd.name == "exec":
+                # execCommandAbort: a refused EXEC (OOM, MISCONF...) discards
+                from omakase.commands.multi import discard_transaction
+                discard_transaction(c)
+                err = ("-EXECABORT Transaction discarded because of: "
+                       + (err[1:] if err.startswith("-") else err))
         c.add_reply_error(err)
 
     def _protected_allowed(self, c: Client, cmd: Command) -> bool:
@@ -548,7 +554,7 @@ class Server:
         cmd.usec += duration
         self.stat_numcommands += 1
         c.lastcmd = cmd
-        if self.stat_total_error_replies != errors:
+        if self.stat_total_error_replies > errors:
             cmd.failed_calls += 1
         if duration >= self.slowlog_threshold_us >= 0 and self.slowlog_hook is not None:
             self.slowlog_hook(c, argv, duration)

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rawclient import RawClient  # noqa: E402
@@ -268,3 +269,16 @@ def test_cpu_section(rc):
                          "used_cpu_user_main_thread"]
     for v in cpu.values():
         assert re.fullmatch(r"\d+\.\d{6}", v)
+
+
+def test_resetstat_is_not_counted_as_failed(r):
+    """Only an increase of the error counter marks a call failed: RESETSTAT
+    lowers it while it runs."""
+    try:
+        r.execute_command("NOSUCHCOMMAND")
+    except redis.ResponseError:
+        pass
+    r.config_resetstat()
+    r.config_resetstat()
+    stats = r.info("commandstats")
+    assert stats["cmdstat_config|resetstat"]["failed_calls"] == 0
