@@ -26,11 +26,13 @@ percentiles (``hdr_value_at_percentile``: the highest equivalent value of
 the first recorded value whose cumulative count reaches the percentile's
 share, printed in µs with ``%.3f``).  CONFIG RESETSTAT clears them.
 
-DIVERGENCES: LATENCY LATEST and a bare LATENCY HISTOGRAM list events /
-commands in first-seen order (Redis: hash-table order).  LATENCY DOCTOR
-returns Redis's two fixed messages when monitoring is off or no event was
-seen, but only a short per-event summary instead of Redis's full
-analysis-and-advice report otherwise.
+LATENCY DOCTOR is ``createLatencyReport``: per event its sample count,
+average, mean deviation and period, then the advice the events call for
+(slow log settings, fork rate, disks, fsync policy, hz, large objects,
+transparent huge pages), in Redis's words and order.
+
+DIVERGENCES: LATENCY LATEST, LATENCY DOCTOR and a bare LATENCY HISTOGRAM
+list events / commands in first-seen order (Redis: hash-table order).
 """
 from __future__ import annotations
 
@@ -315,25 +317,183 @@ def _render_range(values: list[int], labels: list[bytes], lo: int, hi: int,
     return b"".join(out)
 
 
+# The advice LATENCY DOCTOR may give, in the order it prints them.
+ADVICE = {
+    "better_vm": "- If you are using a virtual machine, consider upgrading it with a faster one "
+    "using a hypervisior that provides less latency during fork() calls. Xen is known to have "
+    "poor fork() performance. Even in the context of the same VM provider, certain kinds of "
+    "instances can execute fork faster than others.\n",
+    "slowlog_enabled": "- There are latency issues with potentially slow commands you are "
+    "using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET "
+    "slowlog-log-slower-than {us}'. If the Slow log is disabled Redis is not able to log slow "
+    "commands execution for you.\n",
+    "slowlog_tuning": "- Your current Slow Log configuration only logs events that are slower "
+    "than your configured latency monitor threshold. Please use 'CONFIG SET "
+    "slowlog-log-slower-than {us}'.\n",
+    "slowlog_inspect": "- Check your Slow Log to understand what are the commands you are "
+    "running which are too slow to execute. Please check https://redis.io/commands/slowlog for "
+    "more information.\n",
+    "scheduler": "- The system is slow to execute Redis code paths not containing system "
+    "calls. This usually means the system does not provide Redis CPU time to run for long "
+    "periods. You should try to:\n"
+    "  1) Lower the system load.\n"
+    "  2) Use a computer / VM just for Redis if you are running other software in the same "
+    "system.\n"
+    "  3) Check if you have a \"noisy neighbour\" problem.\n"
+    "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your "
+    "system.\n"
+    "  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if "
+    "you are using Jemalloc. However this may create fragmentation problems.\n",
+    "local_disk": "- It is strongly advised to use local disks for persistence, especially if "
+    "you are using AOF. Remote disks provided by platform-as-a-service providers are known to "
+    "be slow.\n",
+    "ssd": "- SSD disks are able to reduce fsync latency, and total time needed for "
+    "snapshotting and AOF log rewriting (resulting in smaller memory usage). With extremely "
+    "high write load SSD disks can be a good option. However Redis should perform reasonably "
+    "with high load using normal disks. Use this advice as a last resort.\n",
+    "data_writeback": "- Mounting ext3/4 filesystems with data=writeback can provide a "
+    "performance boost compared to data=ordered, however this mode of operation provides less "
+    "guarantees, and sometimes it can happen that after a hard crash the AOF file will have a "
+    "half-written command at the end and will require to be repaired before Redis restarts.\n",
+    "disk_contention": "- Try to lower the disk contention. This is often caused by other disk "
+    "intensive processes running in the same computer (including other Redis instances).\n",
+    "no_appendfsync": "- Assuming from the point of view of data safety this is viable in "
+    "your environment, you could try to enable the 'no-appendfsync-on-rewrite' option, so that "
+    "fsync will not be performed while there is a child rewriting the AOF file or producing an "
+    "RDB file (the moment where there is high disk contention).\n",
+    "relax_fsync_policy": "- Your fsync policy is set to 'always'. It is very hard to get good "
+    "performances with such a setup, if possible try to relax the fsync policy to "
+    "'onesec'.\n",
+    "write_load_info": "- Latency during the AOF atomic rename operation or when the final "
+    "difference is flushed to the AOF file at the end of the rewrite, sometimes is caused by "
+    "very high write load, causing the AOF buffer to get very large. If possible try to send "
+    "less commands to accomplish the same work, or use Lua scripts to group multiple "
+    "operations into a single EVALSHA call.\n",
+    "hz": "- In order to make the Redis keys expiring process more incremental, try to set the "
+    "'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n",
+    "large_objects": "- Deleting, expiring or evicting (because of maxmemory policy) large "
+    "objects is a blocking operation. If you have very large objects that are often deleted, "
+    "expired, or evicted, try to fragment those objects into multiple smaller objects.\n",
+    "mass_eviction": "- Sudden changes to the 'maxmemory' setting via 'CONFIG SET', or "
+    "allocation of large objects via sets or sorted sets intersections, STORE option of SORT, "
+    "Redis Cluster large keys migrations (RESTORE command), may create sudden memory pressure "
+    "forcing the server to block trying to evict keys. \n",
+    "disable_thp": "- I detected a non zero amount of anonymous huge pages used by your "
+    "process. This creates very serious latency events in different conditions, especially "
+    "when Redis is persisting on disk. To disable THP support use the command 'echo never > "
+    "/sys/kernel/mm/transparent_hugepage/enabled', make sure to also add it into /etc/rc.local "
+    "so that the command will be executed again after a reboot. Note that even if you have "
+    "already disabled THP, you still need to restart the Redis process to get rid of the huge "
+    "pages already created.\n",
+}
+# Event -> advice it triggers (createLatencyReport's per-event rules).
+EVENT_ADVICE = {
+    "fast-command": ("scheduler",),
+    "aof-write-pending-fsync": ("local_disk", "disk_contention", "ssd", "data_writeback"),
+    "aof-write-active-child": ("no_appendfsync", "data_writeback", "ssd"),
+    "aof-write-alone": ("local_disk", "data_writeback", "ssd"),
+    "aof-fsync-always": ("relax_fsync_policy",),
+    "aof-fstat": ("disk_contention", "local_disk"),
+    "rdb-unlink-temp-file": ("disk_contention", "local_disk"),
+    "aof-rewrite-diff-write": ("write_load_info", "data_writeback", "ssd", "local_disk"),
+    "aof-rename": ("write_load_info", "data_writeback", "ssd", "local_disk"),
+    "expire-cycle": ("hz", "large_objects"),
+    "eviction-del": ("large_objects",),
+    "eviction-cycle": ("mass_eviction",),
+}
+
+
+def anon_huge_pages_bytes() -> int:
+    """THPGetAnonHugePagesSize: AnonHugePages of this process."""
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"AnonHugePages:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def event_stats(ts: TimeSeries, now: int) -> tuple[int, int, int, float]:
+    """analyzeLatencyForEvent: samples, average, mean absolute deviation
+    (ms, integer arithmetic as Redis's) and the period per sample."""
+    samples = ts.samples()
+    n = len(samples)
+    if not n:
+        return 0, 0, 0, 0.0
+    avg = sum(ms for _, ms in samples) // n
+    mad = sum(abs(avg - ms) for _, ms in samples) // n
+    period = (now - min(t for t, _ in samples)) or 1
+    return n, avg, mad, period / n
+
+
+def fork_rate_gb_per_sec(server: Any) -> float:
+    """stat_fork_rate: memory forked per second of fork() time."""
+    from omakase.commands.info import used_memory
+    usec = getattr(server, "stat_fork_time", 0)
+    return used_memory(server) * 1_000_000 / usec / (1024 ** 3) if usec else 0.0
+
+
+def latency_report(server: Any) -> str:
+    """createLatencyReport: the events, then the advice they call for."""
+    cfg = server.config
+    events = server.latency.events
+    if not events and cfg.latency_monitor_threshold == 0:
+        return DAVE_DISABLED
+    advice: set[str] = set()
+    out = []
+    now = int(time.time())
+    for num, (name, ts) in enumerate(events.items(), 1):
+        if num == 1:
+            out.append("Dave, I have observed latency spikes in this Redis instance. "
+                       "You don't mind talking about it, do you Dave?\n\n")
+        event = name.decode("utf-8", "replace")
+        n, avg, mad, period = event_stats(ts, now)
+        line = (f"{num}. {event}: {n} latency spikes (average {avg}ms, mean deviation "
+                f"{mad}ms, period {period:.2f} sec). Worst all time event {ts.max}ms.")
+        low = event.lower()
+        if low == "fork":
+            rate = fork_rate_gb_per_sec(server)
+            quality = ("terrible" if rate < 10 else "poor" if rate < 25
+                       else "good" if rate < 100 else "excellent")
+            if rate < 25:
+                advice.add("better_vm")
+            line += f" Fork rate is {rate:.2f} GB/sec ({quality})."
+        if low == "command":
+            if cfg.slowlog_log_slower_than < 0 or cfg.slowlog_max_len == 0:
+                advice.add("slowlog_enabled")
+            elif cfg.slowlog_log_slower_than // 1000 > cfg.latency_monitor_threshold:
+                advice.add("slowlog_tuning")
+            advice.update(("slowlog_inspect", "large_objects"))
+        advice.update(EVENT_ADVICE.get(low, ()))
+        out.append(line + "\n")
+    if anon_huge_pages_bytes() > 0:
+        advice.add("disable_thp")
+    if not events and not advice:
+        return DAVE_NOTHING
+    if not advice:
+        out.append("\nWhile there are latency events logged, I'm not able to suggest any easy "
+                   "fix. Please use the Redis community to get some help, providing this report "
+                   "in your help request.\n")
+        return "".join(out)
+    # Two pieces of advice count (so the header is printed) but are shown
+    # only when they apply.
+    if cfg.appendfsync != "always":
+        advice.discard("relax_fsync_policy")
+    if server.hz >= 100:
+        advice.discard("hz")
+    out.append("\nI have a few advices for you:\n\n")
+    us = cfg.latency_monitor_threshold * 1000
+    for key, text in ADVICE.items():
+        if key in advice:
+            out.append(text.format(us=us) if "{us}" in text else text)
+    return "".join(out)
+
+
 @command("latency|doctor")
 def latency_doctor_command(c: Any, argv: list[bytes]) -> None:
-    server = c.server
-    events = server.latency.events
-    if not events and server.config.latency_monitor_threshold == 0:
-        report = DAVE_DISABLED
-    elif not events:
-        report = DAVE_NOTHING
-    else:
-        lines = ["Dave, I have observed latency spikes in this Redis instance. "
-                 "You don't mind talking about it, do you Dave?\n"]
-        for i, (name, ts) in enumerate(events.items(), 1):
-            samples = ts.samples()
-            avg = sum(ms for _, ms in samples) // max(1, len(samples))
-            lines.append(f"{i}. {name.decode('utf-8', 'replace')}: {len(samples)} latency "
-                         f"spikes (average {avg}ms, mean deviation 0ms, period 0 sec). "
-                         f"Worst all time event {ts.max}ms.\n")
-        report = "".join(lines)
-    c.add_reply_verbatim(report.encode(), b"txt")
+    c.add_reply_verbatim(latency_report(c.server).encode(), b"txt")
 
 
 @command("latency|histogram")
