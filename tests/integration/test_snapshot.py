@@ -5,6 +5,7 @@ Each test runs its own server in its own directory (they fork and write files).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -279,6 +280,8 @@ def test_clients_get_loading_while_a_big_rdb_loads(start_server, tmp_path):
                 break
         assert "loading" in seen and "info" in seen
         assert redis.Redis(port=port, protocol=2).dbsize() == 400000
+        log = (tmp_path / "l.log").read_text()
+        assert re.search(r"Loading RDB: \d+\.\d% \(\d+ keys loaded\)", log), log[-2000:]
     finally:
         proc.terminate()
         proc.wait(10)

@@ -30,7 +30,8 @@ Interface (what ``snapshot.py``, ``aof.py``, replication and DUMP use)
     counted, as Redis does on a master (``keep_expired``: None = keep them
     only on a replica; pass True for an AOF base).  ``progress(bytes_read,
     total_bytes)`` is called about every MiB read (``total_bytes`` is 0 when
-    the size of ``f`` is unknown).  Function libraries in the file are
+    the size of ``f`` is unknown); a progress object with a ``stats``
+    attribute gets the live ``LoadStats`` there (key counts).  Function libraries in the file are
     compiled first and replace loaded ones of the same name; one that does
     not compile fails the load before anything is installed.  ``read_rdb``
     is the same without the install steps: it returns ``(tables, stats)``.
@@ -1335,6 +1336,8 @@ def read_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
     if keep_expired is None:
         keep_expired = server.masterhost is not None
     stats = LoadStats()
+    if progress is not None and hasattr(progress, "stats"):
+        progress.stats = stats        # a progress object may read the key counts too
     r = Reader(f=f, progress=progress, total=_file_size(f))
     magic = r.read(9)
     if magic[:5] != b"REDIS":

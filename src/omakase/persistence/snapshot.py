@@ -48,6 +48,7 @@ from omakase.networking import ClientFlag
 from omakase.persistence import child as childproc
 
 CONFIG_BGSAVE_RETRY_DELAY = 5
+LOADING_LOG_SECONDS = 1.0     # a progress line this often while loading
 MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
                "to persist to disk. Commands that may modify the data set are disabled, because "
                "this instance is configured to report errors during writes if RDB snapshotting "
@@ -279,14 +280,22 @@ class LoadingProgress:
 
     def __init__(self, server: Any, total_bytes: int) -> None:
         self.server = server
+        self.stats: Any = None            # the loader's live LoadStats
         server.loading_start_time = time.time()
         server.loading_total_bytes = total_bytes
         server.loading_loaded_bytes = 0
         self.last_events = 0
+        self.last_log = time.monotonic()
 
     def __call__(self, loaded_bytes: int, total: int) -> None:
         server = self.server
         server.loading_loaded_bytes = loaded_bytes
+        now = time.monotonic()
+        if now - self.last_log >= LOADING_LOG_SECONDS and total:
+            self.last_log = now
+            keys = self.stats.keys_loaded if self.stats is not None else 0
+            server.log.notice(f"Loading RDB: {loaded_bytes * 100 / total:.1f}% "
+                              f"({keys} keys loaded)")
         if loaded_bytes - self.last_events >= server.config.loading_process_events_interval_bytes:
             self.last_events = loaded_bytes
             for _ in range(4):
