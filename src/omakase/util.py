@@ -5,6 +5,14 @@ Redis is strict about what counts as a number, and clients can see it: "+1",
 ``%.17g`` and integral doubles print without a fraction.  Every command that
 reads or writes a number goes through these helpers, so the rules live in one
 place.
+
+The same goes for the small argument rules several types share: an option
+word as ``strcasecmp`` compares it (``cstr_lower``), and the two ways Redis
+turns a ``start end`` pair with negative indexes into positions:
+``index_span`` (LRANGE, LTRIM, ZRANGE by rank: nothing selected is None) and
+``clamp_range`` (GETRANGE, BITCOUNT, BITPOS: both ends clamped, the caller
+checks ``start > end``).  The encodings (quicklist, skiplist) keep their own
+copies of the first rule: they import nothing from the server.
 """
 from __future__ import annotations
 
@@ -70,6 +78,43 @@ def format_long_double(d: float) -> bytes:
     if s == b"-0":
         s = b"0"
     return s
+
+
+def cstr_lower(a: bytes) -> bytes:
+    """An option as strcasecmp sees it: cut at the first NUL, lower-cased."""
+    i = a.find(b"\0")
+    return (a if i < 0 else a[:i]).lower()
+
+
+def index_span(start: int, end: int, length: int) -> tuple[int, int] | None:
+    """An inclusive index range (LRANGE/LTRIM/ZRANGE ranks), negative indexes
+    counted from the end and clamped; None when it selects nothing."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if start > end or start >= length:
+        return None
+    return start, min(end, length - 1)
+
+
+def clamp_range(start: int, end: int, length: int) -> tuple[int, int]:
+    """GETRANGE / BITCOUNT / BITPOS's range: negative indexes counted from
+    the end, then both ends clamped into ``0..length-1`` (``end`` is -1 for
+    an empty string); the range is empty when ``start > end``."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if end < 0:
+        end = 0
+    if end >= length:
+        end = length - 1
+    return start, end
 
 
 @lru_cache(maxsize=1024)

@@ -46,8 +46,7 @@ from omakase.commands.generic import db_delete
 from omakase.commands.registry import command
 from omakase.persistence.rdb import (RdbError, dump_payload, restore_value, set_lru_or_lfu,
                                      verify_dump_payload)
-from omakase.types.hash import cstr_lower
-from omakase.util import parse_ll
+from omakase.util import cstr_lower, parse_ll
 
 NOTIFY_GENERIC = 1 << 2
 

@@ -277,47 +277,41 @@ def standard_geohash(score: float) -> bytes:
 # ---------------------------------------------------------------------------
 # Neighbours
 # ---------------------------------------------------------------------------
-def _move_x(bits: int, step: int, d: int) -> int:
-    if d == 0:
-        return bits
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0x5555555555555555 >> (64 - step * 2)
-    if d > 0:
-        x = (x + (zz + 1)) & _M64
-    else:
-        x = x | zz
-        x = (x - (zz + 1)) & _M64
-    x &= (0xAAAAAAAAAAAAAAAA >> (64 - step * 2))
-    return x | y
+_X_LANE = 0xAAAAAAAAAAAAAAAA     # longitude bits of an interleaved hash
+_Y_LANE = 0x5555555555555555     # latitude bits
 
 
-def _move_y(bits: int, step: int, d: int) -> int:
+def _move(bits: int, step: int, d: int, lane: int) -> int:
+    """geohash_move_x / geohash_move_y: step the cell one place along the
+    axis whose bits are ``lane`` (d = +1 / -1, wrapping), the other axis
+    kept.  The other lane's bits, filled in, carry the add or borrow."""
     if d == 0:
         return bits
-    x = bits & 0xAAAAAAAAAAAAAAAA
-    y = bits & 0x5555555555555555
-    zz = 0xAAAAAAAAAAAAAAAA >> (64 - step * 2)
+    v = bits & lane
+    other = bits & (lane ^ _M64)
+    zz = (lane ^ _M64) >> (64 - step * 2)
     if d > 0:
-        y = (y + (zz + 1)) & _M64
+        v = (v + (zz + 1)) & _M64
     else:
-        y = y | zz
-        y = (y - (zz + 1)) & _M64
-    y &= (0x5555555555555555 >> (64 - step * 2))
-    return x | y
+        v = v | zz
+        v = (v - (zz + 1)) & _M64
+    v &= (lane >> (64 - step * 2))
+    return v | other
 
 
 def neighbors(bits: int, step: int) -> dict[str, int]:
     """geohashNeighbors: the 8 adjacent cells (wrapping at the edges)."""
+    east = _move(bits, step, 1, _X_LANE)
+    west = _move(bits, step, -1, _X_LANE)
     return {
-        "north": _move_y(bits, step, 1),
-        "south": _move_y(bits, step, -1),
-        "east": _move_x(bits, step, 1),
-        "west": _move_x(bits, step, -1),
-        "north_east": _move_y(_move_x(bits, step, 1), step, 1),
-        "north_west": _move_y(_move_x(bits, step, -1), step, 1),
-        "south_east": _move_y(_move_x(bits, step, 1), step, -1),
-        "south_west": _move_y(_move_x(bits, step, -1), step, -1),
+        "north": _move(bits, step, 1, _Y_LANE),
+        "south": _move(bits, step, -1, _Y_LANE),
+        "east": east,
+        "west": west,
+        "north_east": _move(east, step, 1, _Y_LANE),
+        "north_west": _move(west, step, 1, _Y_LANE),
+        "south_east": _move(east, step, -1, _Y_LANE),
+        "south_west": _move(west, step, -1, _Y_LANE),
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from omakase import replies
 from omakase.scripting import state
-from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES
+from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES, numkeys_fit
 from omakase.util import parse_ll
 
 NOSCRIPT = "-NOSCRIPT No matching script. Please use EVAL."
@@ -94,11 +94,7 @@ def eval_generic(c: Any, argv: list[bytes], evalsha: bool, read_only: bool) -> N
     if not ok:
         c.add_reply_error(replies.NOT_INTEGER)
         return
-    if numkeys > len(argv) - 3:
-        c.add_reply_error("Number of keys can't be greater than number of args")
-        return
-    if numkeys < 0:
-        c.add_reply_error("Number of keys can't be negative")
+    if not numkeys_fit(c, numkeys, len(argv) - 3):
         return
     st = state(c.server)
     if evalsha:

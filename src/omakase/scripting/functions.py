@@ -29,7 +29,7 @@ from typing import Any
 
 from omakase.persistence import rdb
 from omakase.scripting import state
-from omakase.scripting.run import FLAG_NAMES
+from omakase.scripting.run import FLAG_NAMES, numkeys_fit
 from omakase.util import glob_match, parse_ll
 
 _NAME_RE = re.compile(rb"^[A-Za-z0-9_]+$")
@@ -463,11 +463,7 @@ def fcall_generic(c: Any, argv: list[bytes], read_only: bool) -> None:
     if not ok:
         c.add_reply_error("Bad number of keys provided")
         return
-    if numkeys > len(argv) - 3:
-        c.add_reply_error("Number of keys can't be greater than number of args")
-        return
-    if numkeys < 0:
-        c.add_reply_error("Number of keys can't be negative")
+    if not numkeys_fit(c, numkeys, len(argv) - 3):
         return
     err = st.prepare(c, fn.flags, read_only)
     if err is not None:

@@ -72,6 +72,18 @@ UNKILLABLE = ("-UNKILLABLE Sorry the script already executed write commands agai
 NOTBUSY = "-NOTBUSY No scripts in execution right now."
 
 
+def numkeys_fit(c: Any, numkeys: int, nargs: int) -> bool:
+    """EVAL's and FCALL's check of numkeys against the ``nargs`` arguments
+    after it; False after the error reply."""
+    if numkeys > nargs:
+        c.add_reply_error("Number of keys can't be greater than number of args")
+        return False
+    if numkeys < 0:
+        c.add_reply_error("Number of keys can't be negative")
+        return False
+    return True
+
+
 class RunCtx:
     """scriptRunCtx: the state of the script being executed."""
     __slots__ = ("caller", "engine", "funcname", "eval_mode", "read_only", "allow_oom",

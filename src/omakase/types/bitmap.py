@@ -76,11 +76,11 @@ from __future__ import annotations
 
 from omakase import replies
 from omakase.commands.registry import command
-from omakase.notify import NOTIFY_GENERIC, NOTIFY_STRING
+from omakase.notify import NOTIFY_STRING
 from omakase.objects import RawString
-from omakase.types.hash import cstr_lower
+from omakase.types._members import delete_destination
 from omakase.types.string import must_obey_client, new_lru, unshare_string
-from omakase.util import parse_ll
+from omakase.util import clamp_range, cstr_lower, parse_ll
 
 WRONGTYPE = replies.WRONGTYPE
 _CZERO = replies.CZERO
@@ -365,6 +365,18 @@ def getbit_command(c, argv: list[bytes]) -> None:
     c.add_reply(_CONE if bitval else _CZERO)
 
 
+def _parse_bit_unit(c, arg: bytes) -> bool | None:
+    """The BYTE | BIT argument of BITCOUNT / BITPOS: True for BIT; None
+    after the syntax error reply."""
+    unit = cstr_lower(arg)
+    if unit == b"bit":
+        return True
+    if unit != b"byte":
+        c.add_reply_error(replies.SYNTAX)
+        return None
+    return False
+
+
 @command("bitcount")
 def bitcount_command(c, argv: list[bytes]) -> None:
     v = _read_string_or_reply(c, argv[1])
@@ -394,23 +406,10 @@ def bitcount_command(c, argv: list[bytes]) -> None:
         return
     isbit = False
     if argc == 5:
-        unit = cstr_lower(argv[4])
-        if unit == b"bit":
-            isbit = True
-        elif unit != b"byte":
-            c.add_reply_error(replies.SYNTAX)
+        isbit = _parse_bit_unit(c, argv[4])
+        if isbit is None:
             return
-    totlen = strlen * 8 if isbit else strlen
-    if start < 0:
-        start += totlen
-    if end < 0:
-        end += totlen
-    if start < 0:
-        start = 0
-    if end < 0:
-        end = 0
-    if end >= totlen:
-        end = totlen - 1
+    start, end = clamp_range(start, end, strlen * 8 if isbit else strlen)
     if start > end:
         c.add_reply(_CZERO)
         return
@@ -453,11 +452,8 @@ def bitpos_command(c, argv: list[bytes]) -> None:
             c.add_reply_error(replies.NOT_INTEGER)
             return
         if argc == 6:
-            unit = cstr_lower(argv[5])
-            if unit == b"bit":
-                isbit = True
-            elif unit != b"byte":
-                c.add_reply_error(replies.SYNTAX)
+            isbit = _parse_bit_unit(c, argv[5])
+            if isbit is None:
                 return
         if argc >= 5:
             ok, end = parse_ll(argv[4])
@@ -467,17 +463,7 @@ def bitpos_command(c, argv: list[bytes]) -> None:
             end_given = True
         else:
             end = strlen - 1
-        totlen = strlen * 8 if isbit else strlen
-        if start < 0:
-            start += totlen
-        if end < 0:
-            end += totlen
-        if start < 0:
-            start = 0
-        if end < 0:
-            end = 0
-        if end >= totlen:
-            end = totlen - 1
+        start, end = clamp_range(start, end, strlen * 8 if isbit else strlen)
     else:
         c.add_reply_error(replies.SYNTAX)
         return
@@ -542,10 +528,8 @@ def bitop_command(c, argv: list[bytes]) -> None:
         db.set_key(dest, res)
         server.notify(NOTIFY_STRING, "set", dest, db.id)
         server.dirty += 1
-    elif db.delete(dest):
-        db.signal_modified_key(dest)
-        server.notify(NOTIFY_GENERIC, "del", dest, db.id)
-        server.dirty += 1
+    else:
+        delete_destination(c, dest)
     c.add_reply_int(maxlen)
 
 

@@ -4,8 +4,8 @@ A geo key is an ordinary zset (``types.zset.ZSetValue``): each member's
 score is the 52-bit interleaved geohash of its position
 (``encodings.geohash``).  There is no geo type of its own, so TYPE says
 ``zset`` and every zset command works on it.  This module only goes through
-the zset type API (``zset_score``, ``zset_range_by_score``,
-``zset_from_pairs``, ``zadd_command``).
+the zset type API (``lookup_read_zset``, ``zset_score``,
+``zset_range_by_score``, ``zset_from_pairs``, ``zadd_command``).
 
 Commands
 --------
@@ -63,11 +63,11 @@ from omakase import replies
 from omakase.commands.registry import command
 from omakase.encodings import geohash as gh
 from omakase.encodings.skiplist import ZRangeSpec
-from omakase.types.zset import (ZSetValue, parse_score, zadd_command, zset_from_pairs,
-                                zset_range_by_score, zset_score)
+from omakase.types._members import delete_destination
+from omakase.types.zset import (ZSetValue, lookup_read_zset, parse_score, zadd_command,
+                                zset_from_pairs, zset_range_by_score, zset_score)
 from omakase.util import parse_ll
 
-NOTIFY_GENERIC = 1 << 2
 NOTIFY_ZSET = 1 << 7
 
 UNIT_ERR = "unsupported unit provided. please use M, KM, FT, MI"
@@ -201,14 +201,6 @@ def _add_reply_human_double(c: Any, x: float) -> None:
 # ---------------------------------------------------------------------------
 # Lookups
 # ---------------------------------------------------------------------------
-def _lookup_read_zset(c: Any, key: bytes) -> tuple[Any, bool]:
-    v = c.db.lookup_read(key)
-    if v is not None and v.__class__ is not ZSetValue:
-        c.add_reply_error(replies.WRONGTYPE)
-        return None, False
-    return v, True
-
-
 def _member_lonlat(z: ZSetValue | None, member: bytes) -> tuple[float, float] | None:
     """longLatFromMember."""
     if z is None:
@@ -252,7 +244,7 @@ def geoadd_command(c: Any, argv: list[bytes]) -> None:
 
 @command("geopos")
 def geopos_command(c: Any, argv: list[bytes]) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     c.add_reply_array_len(len(argv) - 2)
@@ -269,7 +261,7 @@ def geopos_command(c: Any, argv: list[bytes]) -> None:
 
 @command("geohash")
 def geohash_command(c: Any, argv: list[bytes]) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     out: list[bytes | None] = []
@@ -290,7 +282,7 @@ def geodist_command(c: Any, argv: list[bytes]) -> None:
     elif len(argv) > 5:
         c.add_reply_error(replies.SYNTAX)
         return
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     if z is None:
@@ -531,7 +523,7 @@ def sort_results(ga: list[list], sort: int, returned: int) -> None:
 # ---------------------------------------------------------------------------
 def _georadius_generic(c: Any, argv: list[bytes], src_index: int, flags: int) -> None:
     """georadiusGeneric."""
-    z, ok = _lookup_read_zset(c, argv[src_index])
+    z, ok = lookup_read_zset(c, argv[src_index])
     if not ok:
         return
     storekey: bytes | None = None
@@ -668,10 +660,7 @@ def _georadius_generic(c: Any, argv: list[bytes], src_index: int, flags: int) ->
     server = c.server
     if z is None:
         if storekey is not None:
-            if db.delete(storekey):
-                db.signal_modified_key(storekey)
-                server.notify(NOTIFY_GENERIC, "del", storekey, db.id)
-                server.dirty += 1
+            delete_destination(c, storekey)
             c.add_reply_int(0)
         else:
             c.add_reply(replies.EMPTY_ARRAY)
@@ -720,10 +709,8 @@ def _georadius_generic(c: Any, argv: list[bytes], src_index: int, flags: int) ->
         server.notify(NOTIFY_ZSET, "geosearchstore" if geosearch else "georadiusstore",
                       storekey, db.id)
         server.dirty += returned
-    elif db.delete(storekey):
-        db.signal_modified_key(storekey)
-        server.notify(NOTIFY_GENERIC, "del", storekey, db.id)
-        server.dirty += 1
+    else:
+        delete_destination(c, storekey)
     c.add_reply_int(returned)
 
 

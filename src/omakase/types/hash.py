@@ -64,7 +64,7 @@ from omakase.types._members import remove_members
 from omakase.encodings.listpack import Listpack
 from omakase.hashtable import HashTable
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
-from omakase.util import LLONG_MAX, LLONG_MIN, parse_ll
+from omakase.util import LLONG_MAX, LLONG_MIN, cstr_lower, parse_ll
 
 try:  # the notify module defines these once it exists
     from omakase.notify import NOTIFY_GENERIC, NOTIFY_HASH  # type: ignore
@@ -98,12 +98,6 @@ def new_lru(server: Any) -> int:
     memo[0] = t
     memo[1] = v
     return v
-
-
-def cstr_lower(a: bytes) -> bytes:
-    """An option as strcasecmp sees it: cut at the first NUL, lower-cased."""
-    i = a.find(b"\0")
-    return (a if i < 0 else a[:i]).lower()
 
 
 # ---------------------------------------------------------------------------

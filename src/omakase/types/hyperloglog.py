@@ -684,23 +684,37 @@ def pfadd_command(c: Any, argv: list[bytes]) -> None:
     c.add_reply(replies.CONE if updated else replies.CZERO)
 
 
+def _merge_keys(c: Any, keys: list[bytes]) -> tuple[Any, bool] | None:
+    """hllMerge over every existing key (PFCOUNT of several keys, PFMERGE):
+    the register-wise maximum (``_EMPTY_REGS`` when no key exists) and
+    whether any source was dense; None after the error reply."""
+    db = c.db
+    acc = _EMPTY_REGS
+    any_dense = False
+    for key in keys:
+        o = db.lookup_read(key)
+        if o is None:
+            continue
+        if not is_hll_or_reply(c, o):
+            return None
+        content = hll_content(o)
+        if content[4] == HLL_DENSE:
+            any_dense = True
+        regs = hll_registers(content)
+        if regs is None:
+            c.add_reply_error(ERR_INVALID_HLL)
+            return None
+        acc = regs if acc is _EMPTY_REGS else registers_max(acc, regs)
+    return acc, any_dense
+
+
 @command("pfcount")
 def pfcount_command(c: Any, argv: list[bytes]) -> None:
     db = c.db
     if len(argv) > 2:
-        acc = _EMPTY_REGS
-        for key in argv[1:]:
-            o = db.lookup_read(key)
-            if o is None:
-                continue
-            if not is_hll_or_reply(c, o):
-                return
-            regs = hll_registers(hll_content(o))
-            if regs is None:
-                c.add_reply_error(ERR_INVALID_HLL)
-                return
-            acc = regs if acc is _EMPTY_REGS else registers_max(acc, regs)
-        c.add_reply_int(count_from_histogram(registers_histogram(acc)))
+        merged = _merge_keys(c, argv[1:])
+        if merged is not None:
+            c.add_reply_int(count_from_histogram(registers_histogram(merged[0])))
         return
     key = argv[1]
     o = db.lookup_read(key)
@@ -728,22 +742,10 @@ def pfcount_command(c: Any, argv: list[bytes]) -> None:
 def pfmerge_command(c: Any, argv: list[bytes]) -> None:
     db = c.db
     server = c.server
-    acc = _EMPTY_REGS
-    use_dense = False
-    for key in argv[1:]:
-        o = db.lookup_read(key)
-        if o is None:
-            continue
-        if not is_hll_or_reply(c, o):
-            return
-        content = hll_content(o)
-        if content[4] == HLL_DENSE:
-            use_dense = True
-        regs = hll_registers(content)
-        if regs is None:
-            c.add_reply_error(ERR_INVALID_HLL)
-            return
-        acc = regs if acc is _EMPTY_REGS else registers_max(acc, regs)
+    merged = _merge_keys(c, argv[1:])
+    if merged is None:
+        return
+    acc, use_dense = merged
     dest = argv[1]
     o = db.lookup_write(dest)
     if o is None:

@@ -60,7 +60,7 @@ from omakase.blocking import block_for_keys, deny_blocking, parse_timeout
 from omakase.commands.registry import command
 from omakase.encodings.quicklist import Quicklist
 from omakase.replies import WRONGTYPE
-from omakase.util import LLONG_MIN, parse_ll
+from omakase.util import LLONG_MIN, index_span, parse_ll
 
 try:  # the notify module defines these once it exists
     from omakase.notify import NOTIFY_GENERIC, NOTIFY_LIST  # type: ignore
@@ -417,20 +417,6 @@ def lpop_command(c: Any, argv: list[bytes]) -> None:
 @command("rpop")
 def rpop_command(c: Any, argv: list[bytes]) -> None:
     _pop_generic(c, argv, LIST_TAIL)
-
-
-def index_span(start: int, end: int, llen: int) -> tuple[int, int] | None:
-    """LRANGE/LTRIM's inclusive index range, negative indexes counted from
-    the tail and clamped; None when it selects nothing."""
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
-        return None
-    return start, min(end, llen - 1)
 
 
 @command("lrange")

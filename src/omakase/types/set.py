@@ -45,11 +45,11 @@ from typing import Any, Callable
 from omakase import replies
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
-from omakase.types._members import remove_members
+from omakase.types._members import delete_destination, remove_members
 from omakase.encodings.intset import Intset
 from omakase.hashtable import HashTable
-from omakase.types.hash import new_lru, cstr_lower
-from omakase.util import LLONG_MAX, parse_ll
+from omakase.types.hash import new_lru
+from omakase.util import LLONG_MAX, cstr_lower, parse_ll
 
 try:  # the notify module defines these once it exists
     from omakase.notify import NOTIFY_GENERIC, NOTIFY_SET  # type: ignore
@@ -554,10 +554,7 @@ def _store_result(c: Any, dstkey: bytes, result: Set | None, event: str) -> None
         server.dirty += 1
         return
     c.add_reply_int(0)
-    if db.delete(dstkey):
-        server.dirty += 1
-        db.signal_modified_key(dstkey)
-        server.notify(NOTIFY_GENERIC, "del", dstkey, db.id)
+    delete_destination(c, dstkey)
 
 
 def _lookup_sets(c: Any, keys: list[bytes]) -> list | None:
@@ -582,12 +579,7 @@ def _sinter_generic(c: Any, keys: list[bytes], dstkey: bytes | None,
     if any(s is None for s in sets):
         # The intersection with an empty set is empty.
         if dstkey is not None:
-            db = c.db
-            if db.delete(dstkey):
-                server = c.server
-                db.signal_modified_key(dstkey)
-                server.notify(NOTIFY_GENERIC, "del", dstkey, db.id)
-                server.dirty += 1
+            delete_destination(c, dstkey)
             c.add_reply_int(0)
         elif cardinality_only:
             c.add_reply_int(0)

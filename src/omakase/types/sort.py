@@ -58,13 +58,13 @@ from omakase import replies
 from omakase.commands.registry import command
 from omakase.networking import ClientFlag
 from omakase.objects import is_string, string_value, type_name
-from omakase.types.hash import Hash, cstr_lower
-from omakase.util import parse_ll
+from omakase.types._members import delete_destination
+from omakase.types.hash import Hash
+from omakase.util import cstr_lower, parse_ll
 
 try:  # the notify module defines these once it exists
-    from omakase.notify import NOTIFY_GENERIC, NOTIFY_LIST  # type: ignore
+    from omakase.notify import NOTIFY_LIST  # type: ignore
 except ImportError:  # pragma: no cover - until the notify module lands
-    NOTIFY_GENERIC = 1 << 2
     NOTIFY_LIST = 1 << 4
 
 ERR_SCORES = "One or more scores can't be converted into double"
@@ -374,10 +374,8 @@ def sort_generic(c: Any, argv: list[bytes], readonly: bool) -> None:
         db.set_key(storekey, _new_list(server, out))
         server.notify(NOTIFY_LIST, "sortstore", storekey, db.id)
         server.dirty += outputlen
-    elif db.delete(storekey):
-        db.signal_modified_key(storekey)
-        server.notify(NOTIFY_GENERIC, "del", storekey, db.id)
-        server.dirty += 1
+    else:
+        delete_destination(c, storekey)
     c.add_reply_int(outputlen)
 
 

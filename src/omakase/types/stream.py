@@ -397,6 +397,16 @@ def lookup_consumer(g: ConsumerGroup, name: bytes, refresh: bool = True) -> Opti
     return cons
 
 
+def lookup_or_create_consumer(c: Any, g: ConsumerGroup, name: bytes, key: bytes,
+                              refresh: bool = True) -> Consumer:
+    """The consumer a read or claim acts for, created (and notified) if
+    missing."""
+    cons = lookup_consumer(g, name, refresh)
+    if cons is None:
+        cons = create_consumer(c, g, name, key)
+    return cons
+
+
 def del_consumer(g: ConsumerGroup, cons: Consumer) -> None:
     for sid, _n in cons.pel.items():
         g.pel.remove(sid)
@@ -474,6 +484,18 @@ def parse_id_or_reply(c: Any, arg: bytes, missing_seq: int = 0,
     return r[0]
 
 
+def parse_ids_or_reply(c: Any, args: list[bytes]) -> Optional[list]:
+    """Every ID of XDEL / XACK, all checked before any is acted on; None
+    after the error reply."""
+    ids = []
+    for arg in args:
+        sid = parse_id_or_reply(c, arg, 0, True)
+        if sid is None:
+            return None
+        ids.append(sid)
+    return ids
+
+
 def parse_interval(c: Any, arg: bytes, missing_seq: int) -> Optional[tuple]:
     """streamParseIntervalIDOrReply: (id, exclusive) or None."""
     if len(arg) > 1 and arg[0] == 40:  # "("
@@ -483,26 +505,29 @@ def parse_interval(c: Any, arg: bytes, missing_seq: int) -> Optional[tuple]:
     return None if sid is None else (sid, False)
 
 
+def parse_bound(c: Any, arg: bytes, is_start: bool) -> Optional[tuple]:
+    """One end of an XRANGE-like interval with '(' exclusion applied: an
+    exclusive start moves to the next ID, an exclusive end to the previous
+    one.  None after an error reply."""
+    r = parse_interval(c, arg, 0 if is_start else UINT64_MAX)
+    if r is None:
+        return None
+    sid, ex = r
+    if ex:
+        sid = incr_id(sid) if is_start else decr_id(sid)
+        if sid is None:
+            c.add_reply_error(ERR_BAD_START if is_start else ERR_BAD_END)
+    return sid
+
+
 def parse_range(c: Any, start_arg: bytes, end_arg: bytes) -> Optional[tuple]:
     """Start/end of XRANGE-like intervals with '(' exclusion applied."""
-    r = parse_interval(c, start_arg, 0)
-    if r is None:
+    start = parse_bound(c, start_arg, True)
+    if start is None:
         return None
-    start, ex = r
-    if ex:
-        start = incr_id(start)
-        if start is None:
-            c.add_reply_error(ERR_BAD_START)
-            return None
-    r = parse_interval(c, end_arg, UINT64_MAX)
-    if r is None:
+    end = parse_bound(c, end_arg, False)
+    if end is None:
         return None
-    end, ex = r
-    if ex:
-        end = decr_id(end)
-        if end is None:
-            c.add_reply_error(ERR_BAD_END)
-            return None
     return start, end
 
 
@@ -521,21 +546,40 @@ def _subcommand_syntax_error(c: Any, argv: list[bytes]) -> None:
                       % (sub, argv[0].decode("utf-8", "surrogateescape").upper()))
 
 
-def _lookup_write_stream(c: Any, key: bytes):
-    """(value or None, ok): a type error replies and gives ok False."""
-    o = c.db.lookup(key, True, False)
+def _nogroup(c: Any, key: bytes, group: bytes, suffix: str = "") -> None:
+    c.add_reply_error("-NOGROUP No such key '%s' or consumer group '%s'%s"
+                      % (key.decode("utf-8", "surrogateescape"),
+                         group.decode("utf-8", "surrogateescape"), suffix))
+
+
+def _nogroup_for_key(c: Any, group: bytes, key: bytes) -> None:
+    """XGROUP / XINFO CONSUMERS on an existing key without that group."""
+    c.add_reply_error("-NOGROUP No such consumer group '%s' for key name '%s'"
+                      % (group.decode("utf-8", "surrogateescape"),
+                         key.decode("utf-8", "surrogateescape")))
+
+
+def _lookup_stream(c: Any, key: bytes, write: bool = False):
+    """(value or None, ok): a type error replies and gives ok False.  A
+    write lookup does not count keyspace hits/misses (lookupKeyWrite)."""
+    o = c.db.lookup(key, True, not write)
     if o is not None and o.__class__ is not Stream:
         c.add_reply_error(WRONGTYPE)
         return None, False
     return o, True
 
 
-def _lookup_read_stream(c: Any, key: bytes):
-    o = c.db.lookup(key)
-    if o is not None and o.__class__ is not Stream:
-        c.add_reply_error(WRONGTYPE)
-        return None, False
-    return o, True
+def _lookup_group(c: Any, key: bytes, groupname: bytes):
+    """(stream, group) of XPENDING/XCLAIM/XAUTOCLAIM, or None after the
+    WRONGTYPE or -NOGROUP reply."""
+    s, ok = _lookup_stream(c, key)
+    if not ok:
+        return None
+    g = s.lookup_group(groupname) if s is not None else None
+    if g is None:
+        _nogroup(c, key, groupname)
+        return None
+    return s, g
 
 
 def _must_obey(c: Any) -> bool:
@@ -680,7 +724,8 @@ def _parse_add_trim(c: Any, argv: list[bytes], xadd: bool) -> Optional[_AddTrimA
         lopt = opt.lower()
         if xadd and opt == b"*":
             break
-        if lopt == b"maxlen" and moreargs:
+        if (lopt == b"maxlen" or lopt == b"minid") and moreargs:
+            # Both strategies take an optional "~" / "=" then their threshold.
             if a.strategy != TRIM_NONE:
                 c.add_reply_error(ERR_TRIM_BOTH)
                 return None
@@ -691,33 +736,22 @@ def _parse_add_trim(c: Any, argv: list[bytes], xadd: bool) -> Optional[_AddTrimA
                 i += 1
             elif moreargs >= 2 and nxt == b"=":
                 i += 1
-            v = _get_ll(c, argv[i + 1])
-            if v is None:
-                return None
-            if v < 0:
-                c.add_reply_error(ERR_MAXLEN_NEG)
-                return None
-            a.maxlen = v
+            if lopt == b"maxlen":
+                v = _get_ll(c, argv[i + 1])
+                if v is None:
+                    return None
+                if v < 0:
+                    c.add_reply_error(ERR_MAXLEN_NEG)
+                    return None
+                a.maxlen = v
+                a.strategy = TRIM_MAXLEN
+            else:
+                sid = parse_id_or_reply(c, argv[i + 1], 0, True)
+                if sid is None:
+                    return None
+                a.minid = sid
+                a.strategy = TRIM_MINID
             i += 1
-            a.strategy = TRIM_MAXLEN
-            a.arg_idx = i
-        elif lopt == b"minid" and moreargs:
-            if a.strategy != TRIM_NONE:
-                c.add_reply_error(ERR_TRIM_BOTH)
-                return None
-            a.approx = False
-            nxt = argv[i + 1]
-            if moreargs >= 2 and nxt == b"~":
-                a.approx = True
-                i += 1
-            elif moreargs >= 2 and nxt == b"=":
-                i += 1
-            sid = parse_id_or_reply(c, argv[i + 1], 0, True)
-            if sid is None:
-                return None
-            a.minid = sid
-            i += 1
-            a.strategy = TRIM_MINID
             a.arg_idx = i
         elif lopt == b"limit" and moreargs:
             v = _get_ll(c, argv[i + 1])
@@ -846,7 +880,7 @@ def xadd_command(c: Any, argv: list[bytes]) -> None:
         return
     db = c.db
     key = argv[1]
-    s, ok = _lookup_write_stream(c, key)
+    s, ok = _lookup_stream(c, key, True)
     if not ok:
         return
     server = c.server
@@ -887,7 +921,7 @@ def xtrim_command(c: Any, argv: list[bytes]) -> None:
     if a is None:
         return
     key = argv[1]
-    s, ok = _lookup_write_stream(c, key)
+    s, ok = _lookup_stream(c, key, True)
     if not ok:
         return
     if s is None:
@@ -927,7 +961,7 @@ def _xrange_generic(c: Any, argv: list[bytes], rev: bool) -> None:
             c.add_reply_error(replies.SYNTAX)
             return
         j += 1
-    s, ok = _lookup_read_stream(c, argv[1])
+    s, ok = _lookup_stream(c, argv[1])
     if not ok:
         return
     if s is None:
@@ -951,7 +985,7 @@ def xrevrange_command(c: Any, argv: list[bytes]) -> None:
 
 @command("xlen")
 def xlen_command(c: Any, argv: list[bytes]) -> None:
-    s, ok = _lookup_read_stream(c, argv[1])
+    s, ok = _lookup_stream(c, argv[1])
     if ok:
         c.add_reply_int(0 if s is None else s.length)
 
@@ -959,18 +993,15 @@ def xlen_command(c: Any, argv: list[bytes]) -> None:
 @command("xdel")
 def xdel_command(c: Any, argv: list[bytes]) -> None:
     key = argv[1]
-    s, ok = _lookup_write_stream(c, key)
+    s, ok = _lookup_stream(c, key, True)
     if not ok:
         return
     if s is None:
         c.add_reply_int(0)
         return
-    ids = []
-    for arg in argv[2:]:
-        sid = parse_id_or_reply(c, arg, 0, True)
-        if sid is None:
-            return
-        ids.append(sid)
+    ids = parse_ids_or_reply(c, argv[2:])
+    if ids is None:
+        return
     deleted = 0
     first_entry = False
     for sid in ids:
@@ -1209,9 +1240,7 @@ def _serve_blocked(state: _XReadBlock, c: Any, db: Any, key: bytes) -> bool:
     noack = False
     if g is not None:
         noack = state.noack
-        consumer = lookup_consumer(g, state.consumer, False)
-        if consumer is None:
-            consumer = create_consumer(c, g, state.consumer, key)
+        consumer = lookup_or_create_consumer(c, g, state.consumer, key, False)
     if c.resp == 2:
         c.add_reply_array_len(1)
         c.add_reply_array_len(2)
@@ -1266,7 +1295,7 @@ def _xgroup(c: Any, argv: list[bytes]) -> None:
             else:
                 _subcommand_syntax_error(c, argv)
                 return
-        s, ok = _lookup_write_stream(c, argv[2])
+        s, ok = _lookup_stream(c, argv[2], True)
         if not ok:
             return
         grpname = argv[3]
@@ -1278,9 +1307,7 @@ def _xgroup(c: Any, argv: list[bytes]) -> None:
             return
         g = s.lookup_group(grpname)
         if g is None and opt in (b"setid", b"createconsumer", b"delconsumer"):
-            c.add_reply_error("-NOGROUP No such consumer group '%s' for key name '%s'"
-                              % (grpname.decode("utf-8", "surrogateescape"),
-                                 argv[2].decode("utf-8", "surrogateescape")))
+            _nogroup_for_key(c, grpname, argv[2])
             return
     server = c.server
     db = c.db
@@ -1378,7 +1405,7 @@ def xsetid_command(c: Any, argv: list[bytes]) -> None:
         else:
             c.add_reply_error(replies.SYNTAX)
             return
-    s, ok = _lookup_write_stream(c, argv[1])
+    s, ok = _lookup_stream(c, argv[1], True)
     if not ok:
         return
     if s is None:
@@ -1410,19 +1437,16 @@ def xsetid_command(c: Any, argv: list[bytes]) -> None:
 # ---------------------------------------------------------------------------
 @command("xack")
 def xack_command(c: Any, argv: list[bytes]) -> None:
-    s, ok = _lookup_read_stream(c, argv[1])
+    s, ok = _lookup_stream(c, argv[1])
     if not ok:
         return
     g = s.lookup_group(argv[2]) if s is not None else None
     if g is None:
         c.add_reply_int(0)
         return
-    ids = []
-    for arg in argv[3:]:
-        sid = parse_id_or_reply(c, arg, 0, True)
-        if sid is None:
-            return
-        ids.append(sid)
+    ids = parse_ids_or_reply(c, argv[3:])
+    if ids is None:
+        return
     acked = 0
     server = c.server
     for sid in ids:
@@ -1435,10 +1459,6 @@ def xack_command(c: Any, argv: list[bytes]) -> None:
     c.add_reply_int(acked)
 
 
-def _nogroup(c: Any, key: bytes, group: bytes, suffix: str = "") -> None:
-    c.add_reply_error("-NOGROUP No such key '%s' or consumer group '%s'%s"
-                      % (key.decode("utf-8", "surrogateescape"),
-                         group.decode("utf-8", "surrogateescape"), suffix))
 
 
 @command("xpending")
@@ -1473,13 +1493,10 @@ def xpending_command(c: Any, argv: list[bytes]) -> None:
         start, end = r
         if startidx + 3 < argc:
             consumername = argv[startidx + 3]
-    s, ok = _lookup_read_stream(c, argv[1])
-    if not ok:
+    sg = _lookup_group(c, argv[1], argv[2])
+    if sg is None:
         return
-    g = s.lookup_group(argv[2]) if s is not None else None
-    if g is None:
-        _nogroup(c, argv[1], argv[2])
-        return
+    g = sg[1]
     if justinfo:
         c.add_reply_array_len(4)
         pel = g.pel
@@ -1528,24 +1545,47 @@ def xpending_command(c: Any, argv: list[bytes]) -> None:
     c.set_deferred_array_len(idx, n)
 
 
-def _claim_move(g: ConsumerGroup, sid: tuple, nack: Nack, consumer: Consumer) -> None:
+def _claim_entry(c: Any, s: Stream, g: ConsumerGroup, key: bytes, groupname: bytes,
+                 idarg: bytes, sid: tuple, nack: Nack, consumer: Consumer,
+                 delivery_time: int, retrycount: int, justid: bool) -> None:
+    """XCLAIM / XAUTOCLAIM of one existing entry: hand its NACK to
+    ``consumer``, update the delivery time and count, reply with the entry
+    (or only its ID) and propagate the claim."""
     if nack.consumer is not consumer:
         if nack.consumer is not None:
             nack.consumer.pel.remove(sid)
         consumer.pel.insert(sid, nack)
         nack.consumer = consumer
+    nack.delivery_time = delivery_time
+    if retrycount >= 0:
+        nack.delivery_count = retrycount
+    elif not justid:
+        nack.delivery_count += 1
+    if justid:
+        c.add_reply_bulk(fmt_id(sid))
+    else:
+        _reply_entry(c, sid, s.index.get(sid))
+    _propagate_xclaim(c, key, g, groupname, idarg, nack)
+    c.server.dirty += 1
+
+
+def _claim_deleted(c: Any, g: ConsumerGroup, key: bytes, groupname: bytes,
+                   idarg: bytes, sid: tuple, nack: Nack) -> None:
+    """XCLAIM / XAUTOCLAIM met a pending ID whose entry was deleted: drop
+    it from the PELs and propagate the claim so replicas drop it too."""
+    _propagate_xclaim(c, key, g, groupname, idarg, nack)
+    c.server.dirty += 1
+    g.pel.remove(sid)
+    nack.consumer.pel.remove(sid)
 
 
 @command("xclaim")
 def xclaim_command(c: Any, argv: list[bytes]) -> None:
     key, groupname = argv[1], argv[2]
-    s, ok = _lookup_read_stream(c, key)
-    if not ok:
+    sg = _lookup_group(c, key, groupname)
+    if sg is None:
         return
-    g = s.lookup_group(groupname) if s is not None else None
-    if g is None:
-        _nogroup(c, key, groupname)
-        return
+    s, g = sg
     minidle = _get_ll(c, argv[4], "Invalid min-idle-time argument for XCLAIM")
     if minidle is None:
         return
@@ -1621,11 +1661,8 @@ def xclaim_command(c: Any, argv: list[bytes]) -> None:
         nack = g.pel.get(sid)
         if not s.index.exists(sid):
             if nack is not None:
-                _propagate_xclaim(c, key, g, groupname, idarg, nack)
+                _claim_deleted(c, g, key, groupname, idarg, sid, nack)
                 propagate_last_id = False
-                server.dirty += 1
-                g.pel.remove(sid)
-                nack.consumer.pel.remove(sid)
             continue
         if force and nack is None:
             nack = Nack(None, now)
@@ -1635,27 +1672,11 @@ def xclaim_command(c: Any, argv: list[bytes]) -> None:
         if nack.consumer is not None and minidle and now - nack.delivery_time < minidle:
             continue
         if consumer is None:
-            consumer = lookup_consumer(g, name)
-            if consumer is None:
-                consumer = create_consumer(c, g, name, key)
-        if nack.consumer is not consumer and nack.consumer is not None:
-            nack.consumer.pel.remove(sid)
-        nack.delivery_time = deliverytime
-        if retrycount >= 0:
-            nack.delivery_count = retrycount
-        elif not justid:
-            nack.delivery_count += 1
-        if nack.consumer is not consumer:
-            consumer.pel.insert(sid, nack)
-            nack.consumer = consumer
-        if justid:
-            c.add_reply_bulk(fmt_id(sid))
-        else:
-            _reply_entry(c, sid, s.index.get(sid))
+            consumer = lookup_or_create_consumer(c, g, name, key)
+        _claim_entry(c, s, g, key, groupname, idarg, sid, nack, consumer,
+                     deliverytime, retrycount, justid)
         n += 1
-        _propagate_xclaim(c, key, g, groupname, idarg, nack)
         propagate_last_id = False
-        server.dirty += 1
     if propagate_last_id:
         _propagate_group_id(c, key, g, groupname)
         server.dirty += 1
@@ -1671,15 +1692,9 @@ def xautoclaim_command(c: Any, argv: list[bytes]) -> None:
         return
     if minidle < 0:
         minidle = 0
-    r = parse_interval(c, argv[5], 0)
-    if r is None:
+    start = parse_bound(c, argv[5], True)
+    if start is None:
         return
-    start, ex = r
-    if ex:
-        start = incr_id(start)
-        if start is None:
-            c.add_reply_error(ERR_BAD_START)
-            return
     count = 100
     justid = False
     argc = len(argv)
@@ -1701,14 +1716,10 @@ def xautoclaim_command(c: Any, argv: list[bytes]) -> None:
             c.add_reply_error(replies.SYNTAX)
             return
         j += 1
-    s, ok = _lookup_read_stream(c, key)
-    if not ok:
+    sg = _lookup_group(c, key, groupname)
+    if sg is None:
         return
-    g = s.lookup_group(groupname) if s is not None else None
-    if g is None:
-        _nogroup(c, key, groupname)
-        return
-    server = c.server
+    s, g = sg
     consumer = None
     name = argv[3]
     attempts = count * attempts_factor
@@ -1726,10 +1737,7 @@ def xautoclaim_command(c: Any, argv: list[bytes]) -> None:
         sid = ids[i]
         nack = pel.map[sid]
         if not s.index.exists(sid):
-            _propagate_xclaim(c, key, g, groupname, fmt_id(sid), nack)
-            server.dirty += 1
-            pel.remove(sid)
-            nack.consumer.pel.remove(sid)
+            _claim_deleted(c, g, key, groupname, fmt_id(sid), sid, nack)
             deleted_ids.append(sid)
             count -= 1
             continue
@@ -1737,25 +1745,11 @@ def xautoclaim_command(c: Any, argv: list[bytes]) -> None:
         if minidle and now - nack.delivery_time < minidle:
             continue
         if consumer is None:
-            consumer = lookup_consumer(g, name)
-            if consumer is None:
-                consumer = create_consumer(c, g, name, key)
-        if nack.consumer is not consumer and nack.consumer is not None:
-            nack.consumer.pel.remove(sid)
-        nack.delivery_time = now
-        if not justid:
-            nack.delivery_count += 1
-        if nack.consumer is not consumer:
-            consumer.pel.insert(sid, nack)
-            nack.consumer = consumer
-        if justid:
-            c.add_reply_bulk(fmt_id(sid))
-        else:
-            _reply_entry(c, sid, s.index.get(sid))
+            consumer = lookup_or_create_consumer(c, g, name, key)
+        _claim_entry(c, s, g, key, groupname, fmt_id(sid), sid, nack, consumer,
+                     now, -1, justid)
         n += 1
         count -= 1
-        _propagate_xclaim(c, key, g, groupname, fmt_id(sid), nack)
-        server.dirty += 1
     cursor = ids[i] if i < len(ids) else MIN_ID
     c.set_deferred_array_len(arr_idx, n)
     if not c.reply_off:
@@ -1768,7 +1762,17 @@ def xautoclaim_command(c: Any, argv: list[bytes]) -> None:
 # ---------------------------------------------------------------------------
 # XINFO
 # ---------------------------------------------------------------------------
-def _reply_lag(c: Any, s: Stream, g: ConsumerGroup) -> None:
+def _reply_group_position(c: Any, s: Stream, g: ConsumerGroup) -> None:
+    """The "last-delivered-id", "entries-read" and "lag" fields a group has
+    in both XINFO GROUPS and XINFO STREAM FULL (unknown values are nulls)."""
+    c.add_reply_bulk(b"last-delivered-id")
+    c.add_reply_bulk(fmt_id(g.last_id))
+    c.add_reply_bulk(b"entries-read")
+    if g.entries_read != SCG_INVALID_ENTRIES_READ:
+        c.add_reply_int(g.entries_read)
+    else:
+        c.add_reply_null()
+    c.add_reply_bulk(b"lag")
     lag = group_lag(s, g)
     if lag is None:
         c.add_reply_null()
@@ -1776,11 +1780,23 @@ def _reply_lag(c: Any, s: Stream, g: ConsumerGroup) -> None:
         c.add_reply_int(lag)
 
 
-def _reply_entries_read(c: Any, g: ConsumerGroup) -> None:
-    if g.entries_read != SCG_INVALID_ENTRIES_READ:
-        c.add_reply_int(g.entries_read)
-    else:
-        c.add_reply_null()
+def _reply_full_pel(c: Any, pel: PelMap, count: int, with_owner: bool) -> None:
+    """XINFO STREAM FULL's "pel-count" and "pending" fields of a group (each
+    row names the owning consumer) or of one consumer (it does not)."""
+    c.add_reply_bulk(b"pel-count")
+    c.add_reply_int(len(pel))
+    c.add_reply_bulk(b"pending")
+    items = list(pel.items())
+    if count:
+        items = items[:count]
+    c.add_reply_array_len(len(items))
+    for sid, nack in items:
+        c.add_reply_array_len(4 if with_owner else 3)
+        c.add_reply_bulk(fmt_id(sid))
+        if with_owner:
+            c.add_reply_bulk(nack.consumer.name)
+        c.add_reply_int(nack.delivery_time)
+        c.add_reply_int(nack.delivery_count)
 
 
 def _xinfo_stream(c: Any, argv: list[bytes], s: Stream) -> None:
@@ -1835,25 +1851,8 @@ def _xinfo_stream(c: Any, argv: list[bytes], s: Stream) -> None:
         c.add_reply_map_len(7)
         c.add_reply_bulk(b"name")
         c.add_reply_bulk(g.name)
-        c.add_reply_bulk(b"last-delivered-id")
-        c.add_reply_bulk(fmt_id(g.last_id))
-        c.add_reply_bulk(b"entries-read")
-        _reply_entries_read(c, g)
-        c.add_reply_bulk(b"lag")
-        _reply_lag(c, s, g)
-        c.add_reply_bulk(b"pel-count")
-        c.add_reply_int(len(g.pel))
-        c.add_reply_bulk(b"pending")
-        items = list(g.pel.items())
-        if count:
-            items = items[:count]
-        c.add_reply_array_len(len(items))
-        for sid, nack in items:
-            c.add_reply_array_len(4)
-            c.add_reply_bulk(fmt_id(sid))
-            c.add_reply_bulk(nack.consumer.name)
-            c.add_reply_int(nack.delivery_time)
-            c.add_reply_int(nack.delivery_count)
+        _reply_group_position(c, s, g)
+        _reply_full_pel(c, g.pel, count, True)
         c.add_reply_bulk(b"consumers")
         consumers = g.consumers()
         c.add_reply_array_len(len(consumers))
@@ -1863,18 +1862,7 @@ def _xinfo_stream(c: Any, argv: list[bytes], s: Stream) -> None:
             c.add_reply_bulk(cons.name)
             c.add_reply_bulk(b"seen-time")
             c.add_reply_int(cons.seen_time)
-            c.add_reply_bulk(b"pel-count")
-            c.add_reply_int(len(cons.pel))
-            c.add_reply_bulk(b"pending")
-            citems = list(cons.pel.items())
-            if count:
-                citems = citems[:count]
-            c.add_reply_array_len(len(citems))
-            for sid, nack in citems:
-                c.add_reply_array_len(3)
-                c.add_reply_bulk(fmt_id(sid))
-                c.add_reply_int(nack.delivery_time)
-                c.add_reply_int(nack.delivery_count)
+            _reply_full_pel(c, cons.pel, count, False)
 
 
 def _xinfo(c: Any, argv: list[bytes]) -> None:
@@ -1883,7 +1871,7 @@ def _xinfo(c: Any, argv: list[bytes]) -> None:
         c.add_reply_help("xinfo", XINFO_HELP)
         return
     key = argv[2]
-    s, ok = _lookup_read_stream(c, key)
+    s, ok = _lookup_stream(c, key)
     if not ok:
         return
     if s is None:
@@ -1893,9 +1881,7 @@ def _xinfo(c: Any, argv: list[bytes]) -> None:
     if opt == b"consumers" and argc == 4:
         g = s.lookup_group(argv[3])
         if g is None:
-            c.add_reply_error("-NOGROUP No such consumer group '%s' for key name '%s'"
-                              % (argv[3].decode("utf-8", "surrogateescape"),
-                                 key.decode("utf-8", "surrogateescape")))
+            _nogroup_for_key(c, argv[3], key)
             return
         consumers = g.consumers()
         c.add_reply_array_len(len(consumers))
@@ -1920,12 +1906,7 @@ def _xinfo(c: Any, argv: list[bytes]) -> None:
             c.add_reply_int(len(g.consumer_map))
             c.add_reply_bulk(b"pending")
             c.add_reply_int(len(g.pel))
-            c.add_reply_bulk(b"last-delivered-id")
-            c.add_reply_bulk(fmt_id(g.last_id))
-            c.add_reply_bulk(b"entries-read")
-            _reply_entries_read(c, g)
-            c.add_reply_bulk(b"lag")
-            _reply_lag(c, s, g)
+            _reply_group_position(c, s, g)
     elif opt == b"stream":
         _xinfo_stream(c, argv, s)
     else:

@@ -87,7 +87,7 @@ from omakase.keyspace import stored_string_mutable
 from omakase.networking import ClientFlag
 from omakase.objects import RawString
 from omakase.replies import BULK_HDR, CRLF, WRONGTYPE
-from omakase.util import LLONG_MAX, LLONG_MIN, parse_ll
+from omakase.util import LLONG_MAX, LLONG_MIN, clamp_range, cstr_lower, parse_ll
 
 try:  # the notify module defines these once it exists
     from omakase.notify import NOTIFY_GENERIC, NOTIFY_STRING  # type: ignore
@@ -181,13 +181,6 @@ def check_string_length(c, size: int, append: int) -> bool:
     return True
 
 
-def _cstr_lower(a: bytes) -> bytes:
-    """An option as C's strcasecmp sees it: lower-cased, cut at a NUL."""
-    a = a.lower()
-    i = a.find(b"\0")
-    return a if i < 0 else a[:i]
-
-
 def parse_extended_string_args(c, argv: list[bytes], command_type: int):
     """parseExtendedStringArgumentsOrReply for SET (from argv[3]) and GETEX
     (from argv[2]).  Returns (flags, unit, expire_arg) or None after an
@@ -200,7 +193,7 @@ def parse_extended_string_args(c, argv: list[bytes], command_type: int):
     j = 3 if is_set else 2
     argc = len(argv)
     while j < argc:
-        opt = _cstr_lower(argv[j])
+        opt = cstr_lower(argv[j])
         has_next = j < argc - 1
         if opt == b"nx" and is_set and not flags & OBJ_SET_XX:
             flags |= OBJ_SET_NX
@@ -310,7 +303,7 @@ def set_generic(c, flags: int, key: bytes, val: bytes, expire: bytes | None,
     elif expire is None:
         # Propagate without GET (it may be repeated); argv[0..2] stay.
         argv = c.argv
-        c.rewritten_argv = argv[:3] + [a for a in argv[3:] if _cstr_lower(a) != b"get"]
+        c.rewritten_argv = argv[:3] + [a for a in argv[3:] if cstr_lower(a) != b"get"]
 
 
 # ---------------------------------------------------------------------------
@@ -994,16 +987,7 @@ def getrange_command(c, argv: list[bytes]) -> None:
     if start < 0 and end < 0 and start > end:
         c.add_reply(_EMPTY_BULK)
         return
-    if start < 0:
-        start += strlen
-    if end < 0:
-        end += strlen
-    if start < 0:
-        start = 0
-    if end < 0:
-        end = 0
-    if end >= strlen:
-        end = strlen - 1
+    start, end = clamp_range(start, end, strlen)
     if start > end or strlen == 0:
         c.add_reply(_EMPTY_BULK)
         return
@@ -1076,7 +1060,7 @@ def lcs_command(c, argv: list[bytes]) -> None:
     j = 3
     argc = len(argv)
     while j < argc:
-        opt = _cstr_lower(argv[j])
+        opt = cstr_lower(argv[j])
         moreargs = argc - 1 - j
         if opt == b"idx":
             getidx = True

@@ -118,11 +118,11 @@ from omakase import replies
 from omakase.blocking import BLOCKED_ZSET, block_for_keys, deny_blocking, parse_timeout
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
-from omakase.types._members import remove_members
+from omakase.types._members import delete_destination, remove_members
 from omakase.encodings.listpack import Listpack, entry_to_score, zset_score_entry
 from omakase.encodings.skiplist import LEX_MAX, LEX_MIN, ZLexRangeSpec, ZRangeSpec, ZSet
 from omakase.objects import type_name
-from omakase.util import format_double, parse_ll
+from omakase.util import format_double, index_span, parse_ll
 
 NOTIFY_GENERIC = 1 << 2
 NOTIFY_ZSET = 1 << 7
@@ -559,20 +559,6 @@ def zset_rank(z: ZSetValue, member: bytes, reverse: bool) -> int | None:
     return (len(p) >> 1) - 1 - r if reverse else r
 
 
-def _sanitize_rank(start: int, end: int, llen: int) -> tuple[int, int] | None:
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
-        return None
-    if end >= llen:
-        end = llen - 1
-    return start, end
-
-
 def zset_range_by_rank(z: ZSetValue, start: int, end: int,
                        reverse: bool) -> list[tuple[bytes, float]]:
     """Pairs of ranks start..end (sanitized, inclusive), from the top if
@@ -598,6 +584,26 @@ def _score_last(scores: list, spec: ZRangeSpec) -> int:
     return (bisect_left(scores, spec.max) if spec.maxex else bisect_right(scores, spec.max)) - 1
 
 
+def _lp_walk(pairs: list, keys: list, i: int, reverse: bool, limit: int,
+             in_range: Callable[[Any], bool]) -> list[tuple[bytes, float]]:
+    """The listpack side of ZRANGEBYSCORE / ZRANGEBYLEX: from pair ``i``
+    (offset applied) step toward the far end while ``in_range(keys[i])``,
+    at most ``limit`` pairs (negative: no limit)."""
+    out = []
+    if reverse:
+        while i >= 0 and limit != 0 and in_range(keys[i]):
+            out.append(pairs[i])
+            i -= 1
+            limit -= 1
+    else:
+        n = len(keys)
+        while i < n and limit != 0 and in_range(keys[i]):
+            out.append(pairs[i])
+            i += 1
+            limit -= 1
+    return out
+
+
 def zset_range_by_score(z: ZSetValue, spec: ZRangeSpec, reverse: bool,
                         offset: int, limit: int) -> list[tuple[bytes, float]]:
     """genericZrangebyscoreCommand's selection (negative offset: nothing,
@@ -609,23 +615,11 @@ def zset_range_by_score(z: ZSetValue, spec: ZRangeSpec, reverse: bool,
         return p.range_by_score(spec, reverse, offset, limit)
     pairs = _lp_pairs(p)
     scores = [s for _, s in pairs]
-    out = []
     if reverse:
-        i = _score_last(scores, spec) - offset
-        gte = spec.gte_min
-        while i >= 0 and limit != 0 and gte(scores[i]):
-            out.append(pairs[i])
-            i -= 1
-            limit -= 1
-    else:
-        i = _score_first(scores, spec) + offset
-        n = len(scores)
-        lte = spec.lte_max
-        while i < n and limit != 0 and lte(scores[i]):
-            out.append(pairs[i])
-            i += 1
-            limit -= 1
-    return out
+        return _lp_walk(pairs, scores, _score_last(scores, spec) - offset, True, limit,
+                        spec.gte_min)
+    return _lp_walk(pairs, scores, _score_first(scores, spec) + offset, False, limit,
+                    spec.lte_max)
 
 
 def _lp_first_in_lex(members: list, spec: ZLexRangeSpec) -> int:
@@ -666,29 +660,50 @@ def zset_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec, reverse: bool,
         return p.range_by_lex(spec, reverse, offset, limit)
     pairs = _lp_pairs(p)
     members = [m for m, _ in pairs]
-    out = []
     if reverse:
         i = _lp_last_in_lex(members, spec)
         if i < 0:
-            return out
-        i -= offset
-        gte = spec.gte_min
-        while i >= 0 and limit != 0 and gte(members[i]):
-            out.append(pairs[i])
-            i -= 1
-            limit -= 1
-    else:
-        i = _lp_first_in_lex(members, spec)
-        if i < 0:
-            return out
-        i += offset
-        n = len(members)
-        lte = spec.lte_max
-        while i < n and limit != 0 and lte(members[i]):
-            out.append(pairs[i])
-            i += 1
-            limit -= 1
-    return out
+            return []
+        return _lp_walk(pairs, members, i - offset, True, limit, spec.gte_min)
+    i = _lp_first_in_lex(members, spec)
+    if i < 0:
+        return []
+    return _lp_walk(pairs, members, i + offset, False, limit, spec.lte_max)
+
+
+def _zsl_count_in(zsl: Any, first: Any, last: Any) -> int:
+    """ZCOUNT / ZLEXCOUNT on a skiplist: the members from node ``first`` (or
+    none when it is None) up to node ``last``, by their ranks."""
+    if first is None:
+        return 0
+    count = zsl.length - (zsl.get_rank(first.score, first.ele) - 1)
+    if last is not None:
+        count -= zsl.length - zsl.get_rank(last.score, last.ele)
+    return count
+
+
+def _lp_score_span(lp: Listpack, spec: ZRangeSpec) -> tuple[int, int]:
+    """The pair indexes of a listpack zset in a score range: ``[i, j)``
+    (``i == j`` when none)."""
+    scores = [float(s) for s in lp.to_list()[1::2]]
+    i = _score_first(scores, spec)
+    j = _score_last(scores, spec) + 1
+    return (i, j) if j > i else (0, 0)
+
+
+def _lp_lex_span(lp: Listpack, spec: ZLexRangeSpec) -> tuple[int, int]:
+    """The pair indexes of a listpack zset in a lex range: ``[i, j)``
+    (``i == j`` when none)."""
+    members = lp.to_list()[0::2]
+    i = _lp_first_in_lex(members, spec)
+    if i < 0:
+        return 0, 0
+    n = len(members)
+    lte = spec.lte_max
+    j = i
+    while j < n and lte(members[j]):
+        j += 1
+    return i, j
 
 
 def zset_count(z: ZSetValue, spec: ZRangeSpec) -> int:
@@ -697,17 +712,9 @@ def zset_count(z: ZSetValue, spec: ZRangeSpec) -> int:
     if p.__class__ is ZSet:
         zsl = p.zsl
         first = zsl.first_in_range(spec)
-        if first is None:
-            return 0
-        count = zsl.length - (zsl.get_rank(first.score, first.ele) - 1)
-        last = zsl.last_in_range(spec)
-        if last is not None:
-            count -= zsl.length - zsl.get_rank(last.score, last.ele)
-        return count
-    scores = [float(s) for s in p.to_list()[1::2]]
-    i = _score_first(scores, spec)
-    j = _score_last(scores, spec)
-    return j - i + 1 if j >= i else 0
+        return _zsl_count_in(zsl, first, None if first is None else zsl.last_in_range(spec))
+    i, j = _lp_score_span(p, spec)
+    return j - i
 
 
 def zset_lex_count(z: ZSetValue, spec: ZLexRangeSpec) -> int:
@@ -716,22 +723,9 @@ def zset_lex_count(z: ZSetValue, spec: ZLexRangeSpec) -> int:
     if p.__class__ is ZSet:
         zsl = p.zsl
         first = zsl.first_in_lex_range(spec)
-        if first is None:
-            return 0
-        count = zsl.length - (zsl.get_rank(first.score, first.ele) - 1)
-        last = zsl.last_in_lex_range(spec)
-        if last is not None:
-            count -= zsl.length - zsl.get_rank(last.score, last.ele)
-        return count
-    members = p.to_list()[0::2]
-    i = _lp_first_in_lex(members, spec)
-    if i < 0:
-        return 0
-    n = len(members)
-    lte = spec.lte_max
-    j = i
-    while j < n and lte(members[j]):
-        j += 1
+        return _zsl_count_in(zsl, first,
+                             None if first is None else zsl.last_in_lex_range(spec))
+    i, j = _lp_lex_span(p, spec)
     return j - i
 
 
@@ -748,29 +742,19 @@ def zset_delete_range_by_score(z: ZSetValue, spec: ZRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return len(p.delete_range_by_score(spec))
-    scores = [float(s) for s in p.to_list()[1::2]]
-    i = _score_first(scores, spec)
-    j = _score_last(scores, spec)
-    if j < i:
-        return 0
-    p.delete_range(2 * i, 2 * (j - i + 1))
-    return j - i + 1
+    i, j = _lp_score_span(p, spec)
+    if j > i:
+        p.delete_range(2 * i, 2 * (j - i))
+    return j - i
 
 
 def zset_delete_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return len(p.delete_range_by_lex(spec))
-    members = p.to_list()[0::2]
-    i = _lp_first_in_lex(members, spec)
-    if i < 0:
-        return 0
-    n = len(members)
-    lte = spec.lte_max
-    j = i
-    while j < n and lte(members[j]):
-        j += 1
-    p.delete_range(2 * i, 2 * (j - i))
+    i, j = _lp_lex_span(p, spec)
+    if j > i:
+        p.delete_range(2 * i, 2 * (j - i))
     return j - i
 
 
@@ -839,7 +823,9 @@ def _lookup_write_zset(c: Any, key: bytes):
     return v, True
 
 
-def _lookup_read_zset(c: Any, key: bytes):
+def lookup_read_zset(c: Any, key: bytes):
+    """(value or None, ok) of a read lookup (GEO* use it too); WRONGTYPE
+    replies and gives ok False."""
     v = c.db.lookup_read(key)
     if v is not None and v.__class__ is not ZSetValue:
         c.add_reply_error(replies.WRONGTYPE)
@@ -1027,7 +1013,7 @@ def _zremrange_generic(c: Any, argv: list[bytes], rangetype: int) -> None:
         c.add_reply_int(0)
         return
     if rangetype == RANGE_RANK:
-        r = _sanitize_rank(start, end, len(z))
+        r = index_span(start, end, len(z))
         if r is None:
             c.add_reply_int(0)
             return
@@ -1078,10 +1064,7 @@ def _store_result(c: Any, dstkey: bytes, pairs: list, event: str) -> None:
         server.dirty += 1
     else:
         c.add_reply_int(0)
-        if db.delete(dstkey):
-            db.signal_modified_key(dstkey)
-            server.notify(NOTIFY_GENERIC, "del", dstkey, db.id)
-            server.dirty += 1
+        delete_destination(c, dstkey)
 
 
 def _zrange_generic(c: Any, argv: list[bytes], argc_start: int, store: bool,
@@ -1158,7 +1141,7 @@ def _zrange_generic(c: Any, argv: list[bytes], argc_start: int, store: bool,
         c.add_reply_error(replies.WRONGTYPE)
         return
     if rangetype == RANGE_RANK:
-        r = _sanitize_rank(start, end, len(z))
+        r = index_span(start, end, len(z))
         pairs = [] if r is None else zset_range_by_rank(z, r[0], r[1], reverse)
     elif rangetype == RANGE_SCORE:
         pairs = zset_range_by_score(z, spec, reverse, offset, limit)
@@ -1213,7 +1196,7 @@ def zcount_command(c: Any, argv: list[bytes]) -> None:
     if spec is None:
         c.add_reply_error(MINMAX_FLOAT_ERR)
         return
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if ok:
         c.add_reply_int(0 if z is None else zset_count(z, spec))
 
@@ -1224,21 +1207,21 @@ def zlexcount_command(c: Any, argv: list[bytes]) -> None:
     if spec is None:
         c.add_reply_error(MINMAX_LEX_ERR)
         return
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if ok:
         c.add_reply_int(0 if z is None else zset_lex_count(z, spec))
 
 
 @command("zcard")
 def zcard_command(c: Any, argv: list[bytes]) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if ok:
         c.add_reply_int(0 if z is None else len(z))
 
 
 @command("zscore")
 def zscore_command(c: Any, argv: list[bytes]) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     if z is None:
@@ -1253,7 +1236,7 @@ def zscore_command(c: Any, argv: list[bytes]) -> None:
 
 @command("zmscore")
 def zmscore_command(c: Any, argv: list[bytes]) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     c.add_reply_array_len(len(argv) - 2)
@@ -1266,7 +1249,7 @@ def zmscore_command(c: Any, argv: list[bytes]) -> None:
 
 
 def _zrank_generic(c: Any, argv: list[bytes], reverse: bool) -> None:
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     if z is None:
@@ -1495,7 +1478,7 @@ def bzmpop_command(c: Any, argv: list[bytes]) -> None:
 # -- ZRANDMEMBER ------------------------------------------------------------------
 def _zrandmember_with_count(c: Any, key: bytes, l: int, withscores: bool) -> None:
     """zrandmemberWithCountCommand."""
-    z, ok = _lookup_read_zset(c, key)
+    z, ok = lookup_read_zset(c, key)
     if not ok:
         return
     if z is None:
@@ -1561,7 +1544,7 @@ def zrandmember_command(c: Any, argv: list[bytes]) -> None:
             return
         _zrandmember_with_count(c, argv[1], l, withscores)
         return
-    z, ok = _lookup_read_zset(c, argv[1])
+    z, ok = lookup_read_zset(c, argv[1])
     if not ok:
         return
     if z is None:
