@@ -68,6 +68,22 @@ replicas (chained replication: ``replicationFeedStreamFromMasterStream``).
 A lost link keeps the master's id and offset (the cached master) so the next
 connection can ``+CONTINUE``; a new id there moves ours to ``replid2``.
 
+Restarts (rdbPopulateSaveInfo, loadDataFromDisk)
+------------------------------------------------
+Every RDB written while we are part of a replication history -- SAVE,
+BGSAVE, save points, SHUTDOWN's and FLUSHALL's saves, the snapshot for a
+replica -- carries ``repl-stream-db``, ``repl-id`` and ``repl-offset``
+(``save_info``): on a master with a backlog, on a replica with a master link
+or a cached master; never on a lone master.  At start-up, after the RDB is
+loaded, ``restore_from_rdb`` puts them back: a replica (``replicaof`` in the
+config) takes them as its own id/offset and its cached master, so its first
+PSYNC asks to continue and gets ``+CONTINUE`` if its master's backlog still
+covers it; a master (7.0, checked against 7.0.15) keeps them as ``replid2``
+and ``second_replid_offset`` under a new id, with an empty backlog starting
+at ``offset + 1``, so replicas that were in sync when it stopped continue
+(+CONTINUE with the new id).  A master drops keys that expired while it was
+down and sends their DELs through that backlog.
+
 REPLICAOF NO ONE shifts the id (``replid2`` = old id, ``second_replid_offset``
 = offset + 1) and disconnects our replicas so they PSYNC again and continue.
 A master turned replica caches itself as the master to continue from.
@@ -84,6 +100,9 @@ DIVERGENCE: WAIT waits for the server's whole offset at the time of the call
 DIVERGENCE: the diskless-load replica buffers the payload in memory and
 parses it once complete (Redis parses it from the socket while reading,
 blocking its event loop); clients keep being served (stale data) meanwhile.
+DIVERGENCE: SHUTDOWN does not wait for lagging replicas (``shutdown-timeout``)
+before the final save; it only flushes what they have queued, so a replica
+that had not received everything full-syncs after a master restart.
 DIVERGENCE: replicas have no output-buffer limits (``client-output-buffer-limit
 replica``) yet.
 """
@@ -136,6 +155,23 @@ MASTERDOWN = ("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data
 
 def _new_replid() -> str:
     return os.urandom(20).hex()
+
+
+def _parse_save_info(aux: dict[bytes, bytes]) -> tuple[str, int, int] | None:
+    """``(repl-id, repl-offset, repl-stream-db)`` from an RDB's AUX fields,
+    or None unless all three are there and usable (rdbLoad's checks: a
+    40-char id, an offset and a db that are not -1)."""
+    rid = aux.get(b"repl-id")
+    if rid is None or len(rid) != 40:
+        return None
+    try:
+        offset = int(aux.get(b"repl-offset", b"-1"))
+        dbid = int(aux.get(b"repl-stream-db", b"-1"))
+    except ValueError:
+        return None
+    if offset == -1 or dbid == -1:
+        return None
+    return rid.decode("latin-1"), offset, dbid
 
 
 class Backlog:
@@ -319,6 +355,9 @@ class Replication:
         self.pipe_fd = -1
         self.pipe_eof = False
         self.pipe_links: list[ReplicaLink] = []
+        # False forces the read()+send() loop for disk payloads (DEBUG
+        # REPL-SENDFILE 0: for bench/replication.py, not a user setting).
+        self.sendfile = True
         # replica side
         self.masterhost: str | None = None
         self.masterport = 0
@@ -620,13 +659,64 @@ class Replication:
             link.c.add_reply(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), offset))
             link.c.queue_write()
 
-    def _aux(self) -> dict[bytes, bytes]:
-        """rdbPopulateSaveInfo: what a replica needs to continue from us."""
-        db = self.slaveseldb if self.slaveseldb != -1 else 0
-        if self.masterhost is not None and self.master is not None:
+    def save_info(self) -> dict[bytes, bytes] | None:
+        """rdbPopulateSaveInfo + rdbSaveInfoAuxFields: the ``repl-stream-db``,
+        ``repl-id`` and ``repl-offset`` AUX fields every RDB we write carries
+        when it can name a point of a replication history: a master with a
+        backlog (the db of its stream, 0 when no SELECT went out since the
+        last full sync: the next write sends one), a replica with a master
+        link (the db its master client has selected) or a cached master.
+        None otherwise (no history anyone could continue from)."""
+        if self.masterhost is None and self.backlog is not None:
+            db = 0 if self.slaveseldb == -1 else self.slaveseldb
+        elif self.master is not None:
             db = self.master.db.id
+        elif self.masterhost is not None and self.cached is not None:
+            db = self.cached_db
+        else:
+            return None
         return {b"repl-stream-db": b"%d" % db, b"repl-id": self.replid.encode(),
                 b"repl-offset": b"%d" % self.master_repl_offset}
+
+    def restore_from_rdb(self, aux: dict[bytes, bytes],
+                         expired: list[tuple[int, bytes]]) -> None:
+        """The replication half of loadDataFromDisk, after the RDB loaded.
+
+        A replica (``replicaof`` in the config) takes the file's id and
+        offset as its own and caches itself as the master to continue from
+        (``replicationCacheMasterUsingMyself``, the master client in
+        ``repl-stream-db``), so its first PSYNC asks for ``<id> <offset+1>``.
+        A master keeps that history as its secondary id, valid up to
+        ``offset + 1`` (PSYNC2), under a new id, with an empty backlog whose
+        first byte is ``offset + 1``: replicas that were in sync when it
+        stopped continue.  ``expired`` are the keys a master dropped while
+        loading; as with RDBFLAGS_FEED_REPL they go to the backlog as DELs
+        (without a history the backlog is then freed, but the offset keeps
+        their bytes, as in 7.0.15)."""
+        info = _parse_save_info(aux)
+        if self.server.config.replicaof:
+            if info is not None:
+                replid, offset, dbid = info
+                self.replid = replid
+                self.master_repl_offset = offset
+                self.cache_myself()
+                self.cached_db = dbid if 0 <= dbid < len(self.server.dbs) else 0
+            return
+        if info is None and not expired:
+            return
+        if self.backlog is None:
+            self.create_backlog()
+        self.no_replicas_since = time.time()
+        if info is not None:
+            replid, offset, _ = info
+            self.replid2 = replid
+            self.second_replid_offset = offset + 1
+            self.master_repl_offset = offset
+        for dbid, key in expired:
+            self.on_propagate([(dbid, [b"DEL", key])])
+        if info is None:
+            # No history to continue: the DELs only moved the offset.
+            self.free_backlog()
 
     def start_pending_fork(self) -> None:
         """replicationStartPendingFork: replicas waiting for a BGSAVE."""
@@ -658,12 +748,18 @@ class Replication:
         socket_target = bool(server.config.repl_diskless_sync and mincapa & CAPA_EOF)
         self.log.notice(f"Starting BGSAVE for SYNC with target: "
                         f"{'replicas sockets' if socket_target else 'disk'}")
-        if socket_target:
-            ok = self._diskless_start(waiting)
+        aux = self.save_info()
+        if aux is None:
+            # Without repl-stream-db the replica could not follow our stream.
+            self.log.warning("BGSAVE for replication: replication information not "
+                             "available, can't generate the RDB file right now. Try later.")
+            ok = False
+        elif socket_target:
+            ok = self._diskless_start(waiting, aux)
         else:
             from omakase.persistence import snapshot
             offset = self.master_repl_offset
-            ok = snapshot.rdb_save_background(server, self._aux())
+            ok = snapshot.rdb_save_background(server, aux)
             if ok:
                 self.child_kind = "disk"
                 for lk in waiting:
@@ -744,7 +840,7 @@ class Replication:
         c = link.c
         # sendfile() copies file pages to the socket inside the kernel; a TLS
         # connection must encrypt in user space, so it gets read + send.
-        zero_copy = isinstance(c.sock, socket.socket)
+        zero_copy = self.sendfile and isinstance(c.sock, socket.socket)
         while link.rdb_off < link.rdb_size:
             try:
                 if zero_copy:
@@ -788,13 +884,12 @@ class Replication:
             link.c.queue_write()
 
     # -- socket target (diskless) -----------------------------------------
-    def _diskless_start(self, waiting: list[ReplicaLink]) -> bool:
+    def _diskless_start(self, waiting: list[ReplicaLink], aux: dict[bytes, bytes]) -> bool:
         """rdbSaveToSlavesSockets."""
         from omakase.persistence import child as childproc
         from omakase.persistence import rdb
         server = self.server
         mark = os.urandom(EOF_MARK_SIZE // 2).hex().encode()
-        aux = self._aux()
         r, w = os.pipe()
         try:
             import fcntl
@@ -942,10 +1037,12 @@ class Replication:
     # ------------------------------------------------------------------
     # Replica side: REPLICAOF
     # ------------------------------------------------------------------
-    def set_master(self, host: str, port: int) -> None:
-        """replicationSetMaster."""
+    def set_master(self, host: str, port: int, from_config: bool = False) -> None:
+        """replicationSetMaster.  ``from_config``: ``replicaof`` read at
+        start-up, where Redis only sets masterhost: the cached master, if
+        any, is the one ``restore_from_rdb`` made from the RDB."""
         server = self.server
-        was_master = self.masterhost is None
+        was_master = self.masterhost is None and not from_config
         self.masterhost = host
         self.masterport = port
         server.masterhost = host
@@ -1764,6 +1861,8 @@ def install(server: Any) -> None:
     server.before_sleep_hooks.append(repl.before_sleep)
     server.client_free_hooks.append(repl.on_client_free)
     server.rdb_done_hooks.append(repl.on_rdb_done)
+    from omakase.commands.debug import DEBUG_SUBCOMMANDS
+    DEBUG_SUBCOMMANDS[b"repl-sendfile"] = _debug_repl_sendfile
     cfg = server.config
     if hasattr(cfg, "add_listener"):
         cfg.add_listener("repl-backlog-size", lambda *a: _resize_backlog(repl))
@@ -1772,11 +1871,23 @@ def install(server: Any) -> None:
     repl.update_guard()
 
     def startup() -> None:
+        # After persistence's start-up hook: the RDB (and restore_from_rdb)
+        # came first, as in loadDataFromDisk.
         if cfg.replicaof:
             host, port = cfg.replicaof
-            repl.set_master(host, port)
+            repl.set_master(host, port, from_config=True)
 
     server.startup_hooks.append(startup)
+
+
+def _debug_repl_sendfile(c: Client, argv: list[bytes]) -> bool:
+    """DEBUG REPL-SENDFILE <0|1>: undocumented, for the replication bench
+    (compare sendfile() with the read/send loop on one master)."""
+    if len(argv) != 3:
+        return False
+    c.server.repl.sendfile = argv[2] not in (b"0", b"no")
+    c.add_reply_ok()
+    return True
 
 
 def _resize_backlog(repl: Replication) -> None:

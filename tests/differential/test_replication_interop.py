@@ -9,7 +9,12 @@ One omakase server plays every part in turn, next to real Redis servers:
 2. replica of a real Redis master, with its Redis replicas still attached: the
    chain redis -> omakase -> redis (disk load of a diskless payload);
 3. partial resync of omakase from Redis after CLIENT KILL, then a full sync
-   with ``repl-diskless-load swapdb`` from a disk-based Redis master.
+   with ``repl-diskless-load swapdb`` from a disk-based Redis master;
+4. restarts (SHUTDOWN SAVE, then the same dir): omakase, a replica of a Redis
+   master, restarted from its RDB continues with a partial resync; so does
+   it when that Redis master restarts; and Redis replicas of a restarted
+   omakase master continue under its new id (the old one is its replid2,
+   as Redis 7.0 does).
 
 After every step the whole dataset is compared with DEBUG DIGEST, after a
 mixed write load of every type (strings, lists, hashes, sets, zsets, expiries,
@@ -19,7 +24,9 @@ their effects).
 from __future__ import annotations
 
 import random
+import re
 import shutil
+import socket
 import tempfile
 import time
 
@@ -252,3 +259,86 @@ def test_omakase_swapdb_load_from_disk_master(omakase, world):
     _wait(lambda: link_up(c1) and link_up(c2))
     converged(mc, oc, c1, c2)
     oc.replicaof("no", "one")
+
+
+def shutdown_save(srv: ServerProcess) -> None:
+    """SHUTDOWN SAVE on a raw socket (redis-py retries a closed connection
+    with back-off); back once the server closed it: the RDB is on disk and
+    the port free."""
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        s.sendall(b"SHUTDOWN SAVE\r\n")
+        assert s.recv(64) == b""
+
+
+def restart(old: ServerProcess, **config) -> ServerProcess:
+    return ServerProcess(old.kind, port=old.port, dir=old.dir, **config)
+
+
+def test_omakase_replica_restart_partial_resync(world):
+    """An omakase replica of a Redis master restarts from its own RDB and
+    continues (+CONTINUE, no full sync); then the Redis master restarts and
+    omakase continues under the master's new id."""
+    cfg = dict(repl_diskless_sync_delay=0, repl_ping_replica_period=1)
+    m = world["m2"] = ServerProcess("redis", **cfg)
+    o = world["o"] = ServerProcess("omakase", **cfg)
+    mc, oc = m.client(), o.client()
+    mixed_load(m.port, 10, 300)
+    oc.replicaof("127.0.0.1", m.port)
+    _wait(lambda: link_up(oc))
+    mixed_load(m.port, 11, 300)
+    converged(mc, oc)
+    stats = mc.info("stats")
+    shutdown_save(o)
+    mixed_load(m.port, 12, 200)
+    o = world["o"] = restart(o, replicaof=["127.0.0.1", m.port], **cfg)
+    oc = o.client()
+    _wait(lambda: link_up(oc))
+    after = mc.info("stats")
+    assert after["sync_partial_ok"] == stats["sync_partial_ok"] + 1
+    assert after["sync_full"] == stats["sync_full"]
+    assert "Successful partial resynchronization with master" in o.log_text()
+    mixed_load(m.port, 13, 200)
+    converged(mc, oc)
+    # The master restarts: Redis keeps its history as replid2.
+    assert mc.wait(1, 2000) == 1
+    old_id = mc.info("replication")["master_replid"]
+    shutdown_save(m)
+    m.proc.wait(10)
+    m = world["m2"] = restart(m, **cfg)
+    mc = m.client()
+    _wait(lambda: link_up(oc) and mc.info("stats")["sync_partial_ok"] == 1)
+    assert mc.info("stats")["sync_full"] == 0
+    assert mc.info("replication")["master_replid2"] == old_id
+    _wait(lambda: oc.info("replication")["master_replid"] ==
+          mc.info("replication")["master_replid"])
+    mixed_load(m.port, 14, 200)
+    converged(mc, oc)
+
+
+def test_omakase_master_restart_partial_resync(omakase, world):
+    """omakase (a master with the two Redis replicas of the tests above)
+    restarts from SHUTDOWN's RDB: the replicas continue under its new id."""
+    oc = omakase.client()
+    c1, c2 = world["r1"].client(), world["r2"].client()
+    # Keys that expire now are dropped at the restart, and their DELs reach
+    # the replicas through the backlog; no PING moves the offset meanwhile.
+    oc.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    oc.config_set("repl-ping-replica-period", 3600)
+    mixed_load(omakase.port, 15, 300)
+    converged(oc, c1, c2)
+    assert oc.wait(2, 2000) == 2
+    info = oc.info("replication")
+    shutdown_save(omakase)
+    o2 = world["o2"] = restart(omakase, repl_diskless_sync_delay=0,
+                               repl_ping_replica_period=1)
+    nc = o2.client()
+    _wait(lambda: link_up(c1) and link_up(c2) and nc.info("stats")["sync_partial_ok"] == 2)
+    assert nc.info("stats")["sync_full"] == 0
+    assert re.search(r"keys expired: [1-9]", o2.log_text())   # their DELs: backlog
+    ni = nc.info("replication")
+    assert ni["master_replid2"] == info["master_replid"]
+    assert ni["second_repl_offset"] == info["master_repl_offset"] + 1
+    assert ni["master_replid"] != info["master_replid"]
+    mixed_load(o2.port, 16, 300)
+    converged(nc, c1, c2)
+    assert c1.info("replication")["master_replid"] == ni["master_replid"]

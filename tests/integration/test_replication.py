@@ -4,11 +4,14 @@ WAIT, min-replicas-to-write, replica-serve-stale-data, FAILOVER, ROLE and
 INFO replication, and the commands' error replies (checked against Redis 7.0).
 
 Servers cost about a second and a half each to start, so one master and its
-replicas live for the whole module and the tests run in order on them; the
-last test (FAILOVER) swaps their roles.
+replicas live for the whole module and the tests run in order on them;
+FAILOVER swaps their roles, and the last test restarts two of them from
+their RDBs (SHUTDOWN SAVE) to check that both a replica and a master continue
+with a partial resync.
 """
 from __future__ import annotations
 
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -258,3 +261,93 @@ def test_failover(trio, clients):
     c1.set("post-failover", "2")
     _wait(lambda: mc.get("post-failover") == b"2")
     mc.replicaof("no", "one")
+
+
+def _digest(c: redis.Redis) -> bytes:
+    return c.execute_command("DEBUG", "DIGEST")
+
+
+def shutdown_save(srv: ServerProcess) -> None:
+    """SHUTDOWN SAVE on a raw socket (redis-py retries a closed connection
+    with back-off), back once the server closed it: the RDB is written and
+    the listening socket closed, so the port can be reused."""
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        s.sendall(b"SHUTDOWN SAVE\r\n")
+        assert s.recv(64) == b""
+
+
+def _restart(old: ServerProcess, **config) -> ServerProcess:
+    """Start again on the same port and dir (the RDB SHUTDOWN saved)."""
+    base = dict(repl_diskless_sync_delay=0, repl_ping_replica_period=1)
+    return ServerProcess("omakase", port=old.port, dir=old.dir, **base, **config)
+
+
+def test_restart_with_partial_resync(trio):
+    """A replica restarted from its own RDB (repl-id/repl-offset/
+    repl-stream-db AUX fields) continues with a partial resync; so do
+    replicas of a restarted master (its old id becomes replid2), which also
+    sends the DEL of a key that expired while it was down."""
+    m, _, r = trio                           # two masters since the tests above
+    restarted: list[ServerProcess] = []
+    try:
+        mc, rc = m.client(), r.client()
+        m3 = redis.Redis(port=m.port, db=3, protocol=2)
+        mc.set("a", 1)
+        m3.rpush("l", *range(50))
+        rc.replicaof("127.0.0.1", m.port)
+        _wait(lambda: link_up(rc))
+        m3.hset("h", "f", "v")              # the stream is now in db 3
+        _wait(lambda: synced(mc, rc))
+        # The replica's save names its master's history.
+        rc.save()
+        with open(f"{r.dir}/dump.rdb", "rb") as f:
+            blob = f.read()
+        replid = mc.info("replication")["master_replid"].encode()
+        assert b"repl-stream-db\xc0\x03" in blob and b"repl-id(" + replid in blob
+        stats = mc.info("stats")
+        shutdown_save(r)
+        m3.sadd("s", "x", "y")               # no SELECT: still db 3
+        r2 = _restart(r, replicaof=["127.0.0.1", m.port])
+        restarted.append(r2)
+        rc = r2.client()
+        _wait(lambda: link_up(rc) and synced(mc, rc))
+        after = mc.info("stats")
+        assert after["sync_partial_ok"] == stats["sync_partial_ok"] + 1
+        assert after["sync_full"] == stats["sync_full"]
+        assert "Successful partial resynchronization" in r2.log_text()
+        assert redis.Redis(port=r2.port, db=3, protocol=2).smembers("s") == {b"x", b"y"}
+        m3.incr("n")
+        _wait(lambda: synced(mc, rc))
+        assert _digest(rc) == _digest(mc)
+
+        # The master restarts: its replica continues under the new id.
+        mc.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        mc.config_set("repl-ping-replica-period", 3600)   # the offset holds still
+        mc.set("short", "lived", px=300)
+        assert mc.wait(1, 2000) == 1
+        mi = mc.info("replication")
+        shutdown_save(m)
+        m2 = _restart(m)
+        restarted.append(m2)
+        mc = m2.client()
+        _wait(lambda: link_up(rc) and mc.info("stats")["sync_partial_ok"] == 1)
+        assert mc.info("stats")["sync_full"] == 0
+        ni = mc.info("replication")
+        assert ni["master_replid2"] == mi["master_replid"]
+        assert ni["second_repl_offset"] == mi["master_repl_offset"] + 1
+        assert ni["master_replid"] != mi["master_replid"]
+        assert "keys expired: 1" in m2.log_text()
+        # As redis-server 7.0.15 does: the backlog starts right after the
+        # saved offset and holds the expired key's DEL (after a SELECT).
+        dels = len(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nDEL\r\n$5\r\nshort\r\n")
+        assert ni["repl_backlog_first_byte_offset"] == mi["master_repl_offset"] + 1
+        assert ni["repl_backlog_histlen"] == dels
+        assert ni["master_repl_offset"] == mi["master_repl_offset"] + dels
+        _wait(lambda: rc.info("replication")["master_replid"] == ni["master_replid"])
+        mc.set("after", "restart")
+        _wait(lambda: synced(mc, rc) and rc.get("after") == b"restart")
+        assert rc.exists("short") == 0       # the DEL came through the backlog
+        assert _digest(rc) == _digest(mc)
+    finally:
+        for s in restarted:
+            s.stop()

@@ -31,6 +31,16 @@ clients every ``loading-process-events-interval-bytes`` read
 (``processEventsWhileBlocked``): commands without the LOADING flag get
 ``-LOADING``; INFO shows the ``loading_*`` fields.
 
+Replication info.  Every save (SAVE, BGSAVE, save points, SHUTDOWN, FLUSHALL,
+DEBUG RELOAD) asks ``server.repl.save_info()`` (``rdbPopulateSaveInfo``) for
+the ``repl-stream-db``/``repl-id``/``repl-offset`` AUX fields; at start-up the
+loaded file's AUX fields go back to ``server.repl.restore_from_rdb`` so a
+restarted replica (or its restarted master) can continue with a partial
+resync.  As in Redis a replica (``replicaof`` in the config) keeps keys that
+already expired (its master will send their DELs); a master drops them after
+the load and hands their names to replication, which feeds them to its
+backlog as DELs (``RDBFLAGS_FEED_REPL``).
+
 SHUTDOWN (``shutdown_hooks``): a running child is killed; with save points
 configured (or ``SHUTDOWN SAVE``) and without NOSAVE the dataset is saved
 synchronously and a failed save keeps the server up unless FORCE.
@@ -99,9 +109,16 @@ def _unlink(path: str) -> None:
         pass
 
 
+def save_info(server: Any) -> dict[bytes, bytes] | None:
+    """rdbPopulateSaveInfo: the replication AUX fields, or None."""
+    repl = getattr(server, "repl", None)
+    return repl.save_info() if repl is not None else None
+
+
 def rdb_save(server: Any) -> bool:
     """rdbSave: the blocking save SAVE, SHUTDOWN and FLUSHALL use."""
-    if not write_rdb_file(server, rdb_path(server), _temp_path(server, os.getpid())):
+    if not write_rdb_file(server, rdb_path(server), _temp_path(server, os.getpid()),
+                          save_info(server)):
         return False
     server.log.notice("DB saved on disk")
     server.dirty = 0
@@ -129,7 +146,10 @@ def _set_bgsave_status(server: Any, ok: bool) -> None:
 def rdb_save_background(server: Any, aux_extra: dict[bytes, bytes] | None = None) -> bool:
     """rdbSaveBackground: fork a child that writes the snapshot.  When it
     ends, ``server.rdb_done_hooks`` run with (ok) after the bookkeeping
-    (replication waits on them to stream the file to replicas)."""
+    (replication waits on them to stream the file to replicas).
+    ``aux_extra`` None: the replication info of ``save_info``."""
+    if aux_extra is None:
+        aux_extra = save_info(server)
     server.dirty_before_bgsave = server.dirty
     server.lastbgsave_try = time.time()
     server.rdb_save_time_start = time.time()
@@ -302,7 +322,8 @@ class LoadingProgress:
                 server.el.process_events(dont_wait=True, timers=False)
 
 
-def load_rdb_file(server: Any, path: str, progress: bool = True) -> Any:
+def load_rdb_file(server: Any, path: str, progress: bool = True,
+                  keep_expired: bool | None = None) -> Any:
     """rdbLoad with the loading state set; returns the load statistics."""
     from omakase.persistence import rdb
     with open(path, "rb") as f:
@@ -311,7 +332,7 @@ def load_rdb_file(server: Any, path: str, progress: bool = True) -> Any:
         server.refresh_guards()
         try:
             return rdb.load_rdb(server, f, progress=LoadingProgress(server, size)
-                                if progress else None)
+                                if progress else None, keep_expired=keep_expired)
         finally:
             server.loading = False
             server.refresh_guards()
@@ -333,16 +354,41 @@ def load_data_from_disk(server: Any) -> bool:
     except ImportError:   # pragma: no cover - until the format module lands
         return True
     path = rdb_path(server)
+    # Keep expired keys while reading: a replica keeps them, a master drops
+    # them below and replication sends their DELs.
     try:
-        stats = load_rdb_file(server, path)
+        stats = load_rdb_file(server, path, keep_expired=True)
     except FileNotFoundError:
         return True
     except (rdb.RdbError, OSError) as exc:
         server.log.warning(f"Fatal error loading the DB: {exc}. Exiting.")
         return False
-    server.log.notice(f"DB loaded from disk: {time.time() - start:.3f} seconds")
+    expired: list[tuple[int, bytes]] = []
+    if not server.config.replicaof:
+        expired = _drop_expired_keys(server)
+        stats.keys_loaded -= len(expired)
+        stats.keys_expired += len(expired)
     _record_load_stats(server, stats)
+    server.log.notice(f"DB loaded from disk: {time.time() - start:.3f} seconds")
+    repl = getattr(server, "repl", None)
+    if repl is not None:
+        repl.restore_from_rdb(stats.aux, expired)
     return True
+
+
+def _drop_expired_keys(server: Any) -> list[tuple[int, bytes]]:
+    """The keys a master does not load because they already expired:
+    deleted, and returned as (db, key) for the replication stream."""
+    now = int(time.time() * 1000)
+    gone: list[tuple[int, bytes]] = []
+    for db in server.dbs:
+        if not db.expires.used:
+            continue
+        dead = [key for key, when in db.expires.items() if when < now]
+        for key in dead:
+            db.delete(key)
+            gone.append((db.id, key))
+    return gone
 
 
 def _record_load_stats(server: Any, stats: Any) -> None:
