@@ -47,6 +47,12 @@ class ServerProcess:
             base["enable-debug-command"] = "yes"
         else:
             base["enable-debug-command"] = "yes"
+        io_threads = os.environ.get("OMAKASE_TEST_IO_THREADS")
+        if kind == "omakase" and io_threads and not {"io_threads", "io-threads"} & set(config):
+            # Run the suite through threaded I/O: every reply and request goes
+            # through the I/O threads (OMAKASE_IO_THREADS_MIN_PENDING=1).
+            base["io-threads"] = io_threads
+            base["io-threads-do-reads"] = "yes"
         base.update(config)
         self.config = base
         if kind == "omakase":
@@ -56,6 +62,8 @@ class ServerProcess:
         self.argv = cmd + ["--port", str(self.port)] + config_args(base)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+        if io_threads:
+            env.setdefault("OMAKASE_IO_THREADS_MIN_PENDING", "1")
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env)
         self._wait_ready()
@@ -132,3 +140,174 @@ class ExternalServer:
 
 def redis_server_available() -> bool:
     return shutil.which("redis-server") is not None
+
+
+# ---------------------------------------------------------------------------
+# Waiting, spawning and state pictures shared by several test files
+# ---------------------------------------------------------------------------
+def wait_for(pred, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll pred() every `step` seconds until it is true (True) or `timeout`
+    seconds have passed (False); pred() is tried once more at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+def wait_value(pred, timeout: float = 10.0, step: float = 0.05,
+               errors: tuple = (redis.ConnectionError, redis.ResponseError)):
+    """Poll pred() until it returns something true and return that; `errors`
+    raised meanwhile count as not yet.  Past `timeout`, AssertionError with
+    the last value or error seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except errors as exc:
+            last = exc
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting: {last!r}")
+
+
+def omakase_env() -> dict:
+    """The environment for an omakase subprocess: src/ first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def omakase_argv(*args) -> list[str]:
+    """`python -m omakase ARGS` with this interpreter."""
+    return [sys.executable, "-m", "omakase", *map(str, args)]
+
+
+def spawn_omakase(*args, **popen_kw) -> subprocess.Popen:
+    """An omakase subprocess started as is (no readiness wait, no temp dir):
+    for tests of start-up itself.  Output goes to /dev/null unless
+    popen_kw says otherwise."""
+    popen_kw.setdefault("stdout", subprocess.DEVNULL)
+    popen_kw.setdefault("stderr", subprocess.DEVNULL)
+    popen_kw.setdefault("env", omakase_env())
+    return subprocess.Popen(omakase_argv(*args), **popen_kw)
+
+
+def no_retry():
+    """A redis-py retry policy that does not retry.  redis-py 8 retries a
+    connection or authentication error ten times with backoff (about 5 s)
+    before raising it: a client whose command is meant to fail that way
+    (wrong password, SHUTDOWN, a killed connection) is made with
+    ``retry=no_retry()`` so the test does not wait for nothing."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    return Retry(NoBackoff(), 0)
+
+
+def wait_ping(client: redis.Redis, proc: subprocess.Popen | None = None,
+              timeout: float = 15.0) -> redis.Redis:
+    """Return `client` once its server answers PING (polled without
+    redis-py's retries, which are restored after).  Past `timeout`, or when
+    `proc` has exited, `proc` is killed and the ConnectionError raised."""
+    deadline = time.monotonic() + timeout
+    retry = client.get_retry()
+    client.set_retry(no_retry())
+    try:
+        while True:
+            try:
+                client.ping()
+                return client
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
+                    if proc is not None:
+                        proc.kill()
+                    raise
+                time.sleep(0.05)
+    finally:
+        client.set_retry(retry)
+
+
+def dataset(srv) -> dict:
+    """A client-side picture of every key of every db: type, value (sets and
+    hashes sorted), absolute expiry."""
+    out = {}
+    c0 = srv.client()
+    dbs = [int(name[2:]) for name in c0.info("keyspace")]
+    c0.close()
+    for n in dbs:
+        c = srv.client(db=n)
+        for key in c.scan_iter(count=1000):
+            t = c.type(key)
+            if t == b"string":
+                v = c.get(key)
+            elif t == b"list":
+                v = c.lrange(key, 0, -1)
+            elif t == b"set":
+                v = sorted(c.smembers(key))
+            elif t == b"zset":
+                v = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
+            elif t == b"hash":
+                v = sorted(c.hgetall(key).items())
+            else:
+                v = None
+            out[(n, key)] = (t, v, c.execute_command("PEXPIRETIME", key))
+        c.close()
+    return out
+
+
+def digest(srv) -> str | None:
+    """DEBUG DIGEST, or None where this server cannot compute it (a type
+    without a digest yet)."""
+    c = srv.client()
+    try:
+        return c.execute_command("DEBUG", "DIGEST")
+    except redis.ResponseError:
+        return None
+    finally:
+        c.close()
+
+
+def raw_reply(r: redis.Redis, *args):
+    """The reply as redis-py's protocol layer parses it, without the
+    per-command response callbacks (which turn OK into True etc.)."""
+    conn = r.connection_pool.get_connection()
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    finally:
+        r.connection_pool.release(conn)
+
+
+def examples(n: int) -> int:
+    """A hypothesis max_examples: `n` (the project keeps them modest, <= 50,
+    so the suite stays fast), times the factor in $OMAKASE_EXAMPLES_SCALE
+    for a deeper run (e.g. 8)."""
+    return max(1, int(n * float(os.environ.get("OMAKASE_EXAMPLES_SCALE", "1"))))
+
+
+def err(r: redis.Redis, *args) -> str:
+    """The error text r.execute_command(*args) gets (the test fails if the
+    command does not fail)."""
+    import pytest
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*args)
+    return str(e.value)
+
+
+def aof_preambles() -> list:
+    """The two AOF base formats as pytest params for a ``preamble`` argument:
+    a RESP base (``aof-use-rdb-preamble no``) and an RDB base (``yes``, skipped
+    while the RDB module is missing)."""
+    import pytest
+    try:
+        import omakase.persistence.rdb  # noqa: F401
+        have_rdb = True
+    except ImportError:
+        have_rdb = False
+    return [pytest.param("no", id="resp-base"),
+            pytest.param("yes", id="rdb-base",
+                         marks=pytest.mark.skipif(not have_rdb, reason="no rdb module yet"))]

@@ -101,15 +101,31 @@ class RawClient:
         return out
 
 
+def connect(srv, resp: int = 2) -> RawClient:
+    """A raw client of `srv` (anything with host and port) speaking RESP
+    `resp` (HELLO 3 sent for 3)."""
+    rc = RawClient(srv.host, srv.port)
+    if resp == 3:
+        rc.call("HELLO", "3")
+    return rc
+
+
 def open_pairs(server, oracle) -> dict[int, tuple[RawClient, RawClient]]:
     """For RESP2 and RESP3, a (omakase, redis) pair of raw clients that speak
     that protocol: the usual setup of a differential test."""
     pairs = {}
     for proto in (2, 3):
-        a = RawClient(server.host, server.port)
-        b = RawClient(oracle.host, oracle.port)
-        if proto == 3:
-            a.call("HELLO", "3")
-            b.call("HELLO", "3")
-        pairs[proto] = (a, b)
+        pairs[proto] = (connect(server, proto), connect(oracle, proto))
     return pairs
+
+
+def close_pairs(pairs: dict[int, tuple[RawClient, RawClient]], *cleanup) -> None:
+    """Tear down what `open_pairs` made: send each cleanup command (usually a
+    CONFIG SET back to the default) to both servers of every pair, then close
+    them all."""
+    for a, b in pairs.values():
+        for cmd in cleanup:
+            a.call(*cmd)
+            b.call(*cmd)
+        a.close()
+        b.close()

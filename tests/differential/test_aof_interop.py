@@ -12,38 +12,21 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 
 import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from helpers import ServerProcess, redis_server_available  # noqa: E402
+from helpers import (ServerProcess, aof_preambles, dataset, digest,  # noqa: E402
+                     redis_server_available, wait_for)
 from rawclient import RawClient  # noqa: E402
 
 pytestmark = [pytest.mark.differential,
               pytest.mark.skipif(not redis_server_available(), reason="no redis-server")]
 
-try:
-    import omakase.persistence.rdb  # noqa: F401
-    HAVE_RDB = True
-except ImportError:
-    HAVE_RDB = False
-
-PREAMBLES = [pytest.param("no", id="resp-base"),
-             pytest.param("yes", id="rdb-base",
-                          marks=pytest.mark.skipif(not HAVE_RDB, reason="no rdb module yet"))]
+PREAMBLES = aof_preambles()
 INCR = os.path.join("appendonlydir", "appendonly.aof.1.incr.aof")
 FAR = 4_102_444_800      # 2100-01-01, in seconds
-
-
-def wait_for(pred, timeout=10.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def rewrite(srv) -> None:
@@ -85,42 +68,6 @@ def populate(r, tag: str) -> None:
     r3 = redis.Redis(host=kw["host"], port=kw["port"], db=5, protocol=2)
     r3.set(f"db5{tag}", "x")
     r3.close()
-
-
-def dataset(srv) -> dict:
-    out = {}
-    c0 = srv.client()
-    dbs = [int(name[2:]) for name in c0.info("keyspace")]
-    c0.close()
-    for n in dbs:
-        c = srv.client(db=n)
-        for key in c.scan_iter(count=1000):
-            t = c.type(key)
-            if t == b"string":
-                v = c.get(key)
-            elif t == b"list":
-                v = c.lrange(key, 0, -1)
-            elif t == b"set":
-                v = sorted(c.smembers(key))
-            elif t == b"zset":
-                v = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
-            elif t == b"hash":
-                v = sorted(c.hgetall(key).items())
-            else:
-                v = None
-            out[(n, key)] = (t, v, c.execute_command("PEXPIRETIME", key))
-        c.close()
-    return out
-
-
-def digest(srv) -> str | None:
-    c = srv.client()
-    try:
-        return c.execute_command("DEBUG", "DIGEST")
-    except redis.ResponseError:    # a type without a digest yet
-        return None
-    finally:
-        c.close()
 
 
 def write_aof_dir(kind: str, path: str, preamble: str):

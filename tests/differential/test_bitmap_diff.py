@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient, open_pairs  # noqa: E402
+from rawclient import RawClient, close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -27,9 +27,7 @@ pytestmark = pytest.mark.differential
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        a.close()
-        b.close()
+    close_pairs(pairs)
 
 
 def _dirty(c: RawClient) -> int:

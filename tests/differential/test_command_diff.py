@@ -27,6 +27,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rawclient import RawClient  # noqa: E402
+from rawclient import connect as raw_client  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -144,13 +145,6 @@ def canon_docs(doc: Node, resp: int, keep: set[bytes] | None) -> bytes:
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-def raw_client(srv, resp: int) -> RawClient:
-    rc = RawClient(srv.host, srv.port)
-    if resp == 3:
-        rc.call("HELLO", "3")
-    return rc
-
-
 def omakase_names(server) -> list[bytes]:
     rc = raw_client(server, 2)
     try:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import open_pairs  # noqa: E402
+from rawclient import close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -31,12 +31,7 @@ LAT_MAX = 85.05112878
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        for c in (a, b):
-            c.call("CONFIG", "SET", "zset-max-listpack-entries", "128")
-            c.call("FLUSHALL")
-        a.close()
-        b.close()
+    close_pairs(pairs, ("CONFIG", "SET", "zset-max-listpack-entries", "128"), ("FLUSHALL",))
 
 
 def same(pairs, *args) -> bytes:

@@ -29,7 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient, open_pairs  # noqa: E402
+from helpers import examples  # noqa: E402
+from rawclient import RawClient, close_pairs, open_pairs  # noqa: E402
+from resptree import scan_normal, shape, sorted_children, sorted_pairs, tree  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -41,77 +43,7 @@ DEFAULTS = [("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "6
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        for name, value in DEFAULTS:
-            a.call("CONFIG", "SET", name, value)
-            b.call("CONFIG", "SET", name, value)
-        a.close()
-        b.close()
-
-
-# ---------------------------------------------------------------------------
-# RESP parsing and normalisation
-# ---------------------------------------------------------------------------
-def parse(buf: bytes, pos: int = 0):
-    """(node, next_pos); node = (type, payload), aggregates hold children."""
-    t = buf[pos:pos + 1]
-    eol = buf.index(b"\r\n", pos)
-    head = buf[pos + 1:eol]
-    pos = eol + 2
-    if t in (b"$", b"=", b"!"):
-        n = int(head)
-        if n < 0:
-            return (t, None), pos
-        return (t, buf[pos:pos + n]), pos + n + 2
-    if t in (b"*", b"~", b">", b"%"):
-        n = int(head)
-        if n < 0:
-            return (t, None), pos
-        if t == b"%":
-            n *= 2
-        items = []
-        for _ in range(n):
-            node, pos = parse(buf, pos)
-            items.append(node)
-        return (t, items), pos
-    return (t, head), pos
-
-
-def tree(raw: bytes):
-    return parse(raw)[0]
-
-
-def sorted_children(node):
-    t, items = node
-    if items is None or not isinstance(items, list):
-        return node
-    if t == b"%":
-        pairs = sorted(zip(items[0::2], items[1::2]), key=repr)
-        return (t, [x for p in pairs for x in p])
-    return (t, sorted(items, key=repr))
-
-
-def sorted_pairs(node):
-    """A hash reply as pairs (RESP2 flat array or RESP3 map), sorted."""
-    t, items = node
-    if items is None or not isinstance(items, list):
-        return node
-    pairs = sorted(zip(items[0::2], items[1::2]), key=repr)
-    return (t, [x for p in pairs for x in p])
-
-
-def scan_normal(node, pairs: bool):
-    t, (cursor, body) = node
-    return (t, [cursor, sorted_pairs(body) if pairs else sorted_children(body)])
-
-
-def shape(node):
-    t, v = node
-    if isinstance(v, list):
-        return (t, [shape(x) for x in v])
-    if t in (b"$", b"="):
-        return (t, None if v is None else "bulk")
-    return node
+    close_pairs(pairs, *[("CONFIG", "SET", name, value) for name, value in DEFAULTS])
 
 
 # ---------------------------------------------------------------------------
@@ -586,7 +518,7 @@ SETUP = [[b"SET", b"str", b"x"], [b"RPUSH", b"lst", b"3", b"1", b"b", b"2"],
          [b"HSET", b"hk_a", b"f1", b"4"]]
 
 
-@settings(max_examples=int(os.environ.get("HS_EXAMPLES", "150")), deadline=None,
+@settings(max_examples=int(os.environ.get("HS_EXAMPLES", examples(50))), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(proto=st.sampled_from([2, 3]), cmds=st.lists(command_strategy, max_size=30))
 def test_random_sequences(clients, proto, cmds):

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import open_pairs  # noqa: E402
+from rawclient import close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -31,11 +31,7 @@ pytestmark = pytest.mark.differential
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        a.call("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
-        b.call("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
-        a.close()
-        b.close()
+    close_pairs(pairs, ("CONFIG", "SET", "hll-sparse-max-bytes", "3000"))
 
 
 class Pair:

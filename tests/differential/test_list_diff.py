@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient  # noqa: E402
+from helpers import examples  # noqa: E402
+from rawclient import RawClient, close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -28,20 +29,10 @@ LLONG_MAX = "9223372036854775807"
 
 @pytest.fixture(scope="module")
 def clients(server, oracle):
-    pairs = {}
-    for proto in (2, 3):
-        a = RawClient(server.host, server.port)
-        b = RawClient(oracle.host, oracle.port)
-        if proto == 3:
-            a.call("HELLO", "3")
-            b.call("HELLO", "3")
-        pairs[proto] = (a, b)
+    pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        a.call("CONFIG", "SET", "list-max-listpack-size", "-2")
-        a.call("CONFIG", "SET", "list-compress-depth", "0")
-        a.close()
-        b.close()
+    close_pairs(pairs, ("CONFIG", "SET", "list-max-listpack-size", "-2"),
+                ("CONFIG", "SET", "list-compress-depth", "0"))
 
 
 def run_same(a: RawClient, b: RawClient, cmds, layout=(-2, 0)) -> None:
@@ -215,7 +206,7 @@ step = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=examples(50), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(proto=st.sampled_from([2, 3]),
        layout=st.sampled_from([(-2, 0), (1, 0), (2, 1), (3, 2), (-1, 1)]),

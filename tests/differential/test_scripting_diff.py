@@ -19,7 +19,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import open_pairs  # noqa: E402
+from rawclient import close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -295,13 +295,7 @@ CORPUS = [
 def pairs(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        a.call("SCRIPT", "FLUSH")
-        b.call("SCRIPT", "FLUSH")
-        a.call("FUNCTION", "FLUSH")
-        b.call("FUNCTION", "FLUSH")
-        a.close()
-        b.close()
+    close_pairs(pairs, ("SCRIPT", "FLUSH"), ("FUNCTION", "FLUSH"))
 
 
 def _setup(a, b):

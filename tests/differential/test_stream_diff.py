@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import open_pairs  # noqa: E402
+from rawclient import close_pairs, open_pairs  # noqa: E402
+from resptree import shape, tree  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -37,49 +38,7 @@ DEFAULTS = [("stream-node-max-entries", "100"), ("stream-node-max-bytes", "4096"
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    for a, b in pairs.values():
-        for name, value in DEFAULTS:
-            a.call("CONFIG", "SET", name, value)
-            b.call("CONFIG", "SET", name, value)
-        a.close()
-        b.close()
-
-
-def parse(buf: bytes, pos: int = 0):
-    t = buf[pos:pos + 1]
-    eol = buf.index(b"\r\n", pos)
-    head = buf[pos + 1:eol]
-    pos = eol + 2
-    if t in (b"$", b"=", b"!"):
-        n = int(head)
-        if n < 0:
-            return (t, None), pos
-        return (t, buf[pos:pos + n]), pos + n + 2
-    if t in (b"*", b"~", b">", b"%"):
-        n = int(head)
-        if n < 0:
-            return (t, None), pos
-        if t == b"%":
-            n *= 2
-        items = []
-        for _ in range(n):
-            node, pos = parse(buf, pos)
-            items.append(node)
-        return (t, items), pos
-    return (t, head), pos
-
-
-def tree(raw: bytes):
-    return parse(raw)[0]
-
-
-def shape(node):
-    t, v = node
-    if isinstance(v, list):
-        return (t, [shape(x) for x in v])
-    if t in (b"$", b"="):
-        return (t, None if v is None else "bulk")
-    return node
+    close_pairs(pairs, *[("CONFIG", "SET", name, value) for name, value in DEFAULTS])
 
 
 TIME_KEYS = {b"seen-time", b"idle"}

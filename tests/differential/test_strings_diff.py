@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient  # noqa: E402
+from helpers import examples  # noqa: E402
+from rawclient import RawClient, close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -45,19 +46,10 @@ def _probe_other_type(a: RawClient) -> list:
 
 @pytest.fixture(scope="module")
 def clients(server, oracle):
-    pairs = {}
-    for proto in (2, 3):
-        a = RawClient(server.host, server.port)
-        b = RawClient(oracle.host, oracle.port)
-        if proto == 3:
-            a.call("HELLO", "3")
-            b.call("HELLO", "3")
-        pairs[proto] = (a, b)
+    pairs = open_pairs(server, oracle)
     _other_cmd[:] = _probe_other_type(pairs[2][0])
     yield pairs
-    for a, b in pairs.values():
-        a.close()
-        b.close()
+    close_pairs(pairs)
 
 
 def run_same(a: RawClient, b: RawClient, cmds) -> None:
@@ -299,7 +291,7 @@ command_strategy = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None,
+@settings(max_examples=examples(50), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(proto=st.sampled_from([2, 3]), cmds=st.lists(command_strategy, max_size=25))
 def test_random_sequences(clients, proto, cmds):

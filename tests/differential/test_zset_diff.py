@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import RawClient, open_pairs  # noqa: E402
+from helpers import examples  # noqa: E402
+from rawclient import RawClient, close_pairs, open_pairs  # noqa: E402
 
 pytestmark = pytest.mark.differential
 
@@ -37,13 +38,8 @@ LIMITS = {"listpack": ("128", "64"), "skiplist": ("0", "64"), "tiny": ("3", "8")
 def clients(server, oracle):
     pairs = open_pairs(server, oracle)
     yield pairs
-    a, b = pairs[2]
-    for x in (a, b):
-        x.call("CONFIG", "SET", "zset-max-listpack-entries", "128")
-        x.call("CONFIG", "SET", "zset-max-listpack-value", "64")
-    for a, b in pairs.values():
-        a.close()
-        b.close()
+    close_pairs(pairs, ("CONFIG", "SET", "zset-max-listpack-entries", "128"),
+                ("CONFIG", "SET", "zset-max-listpack-value", "64"))
 
 
 def run_same(a: RawClient, b: RawClient, cmds, limits=("128", "64")) -> None:
@@ -474,7 +470,7 @@ def _guard_blocking(cmds):
     return out
 
 
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=examples(50), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(proto=st.sampled_from([2, 3]), lim=st.sampled_from(list(LIMITS)),

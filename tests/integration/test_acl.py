@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import sys
-import time
 
 import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from helpers import ROOT, free_port  # noqa: E402
+from helpers import free_port, no_retry, spawn_omakase, wait_ping  # noqa: E402
 
 
 @pytest.fixture
@@ -30,7 +28,7 @@ def test_user_lifecycle_and_auth(server, admin):
     assert admin.acl_setuser("alice", enabled=True, passwords=["+secret"],
                              keys=["app:*"], commands=["+get", "+set", "+@hash", "+acl|whoami"])
     assert b"alice" in admin.acl_users() or "alice" in admin.acl_users()
-    alice = server.client(username="alice", password="secret")
+    alice = server.client(username="alice", password="secret", retry=no_retry())
     assert alice.acl_whoami() in (b"alice", "alice")
     assert alice.set("app:1", "x") and alice.get("app:1") == b"x"
     alice.hset("app:h", "f", "v")
@@ -41,10 +39,10 @@ def test_user_lifecycle_and_auth(server, admin):
                        match="no permissions to run the 'del' command"):
         alice.delete("app:1")
     with pytest.raises(redis.AuthenticationError):
-        server.client(username="alice", password="nope").ping()
+        server.client(username="alice", password="nope", retry=no_retry()).ping()
     admin.acl_setuser("alice", enabled=False)
     with pytest.raises(redis.AuthenticationError):
-        server.client(username="alice", password="secret").ping()
+        server.client(username="alice", password="secret", retry=no_retry()).ping()
     assert admin.acl_deluser("alice") == 1
     with pytest.raises(redis.ConnectionError):
         alice.get("app:1")             # DELUSER closed alice's connection
@@ -117,7 +115,7 @@ def test_acl_log(server, admin):
         with pytest.raises(redis.exceptions.NoPermissionError):
             c.get("other")
     with pytest.raises(redis.AuthenticationError):
-        server.client(username="lg", password="bad").ping()
+        server.client(username="lg", password="bad", retry=no_retry()).ping()
     log = admin.acl_log()
     assert log[0]["reason"] == "auth" and log[0]["username"] == "lg"
     assert log[1]["reason"] == "key" and log[1]["count"] == 3 and log[1]["object"] == "other"
@@ -137,7 +135,7 @@ def test_acl_log(server, admin):
 def test_requirepass_is_the_default_users_password(server, admin):
     admin.config_set("requirepass", "s3cret")
     try:
-        fresh = server.client()
+        fresh = server.client(retry=no_retry())
         with pytest.raises(redis.AuthenticationError):
             fresh.get("x")
         assert fresh.execute_command("AUTH", "s3cret")
@@ -151,7 +149,7 @@ def test_requirepass_is_the_default_users_password(server, admin):
     assert server.client().ping()
     with pytest.raises((redis.ResponseError, redis.AuthenticationError),
                        match="AUTH <password> called without any password"):
-        server.client().execute_command("AUTH", "x")
+        server.client(retry=no_retry()).execute_command("AUTH", "x")
 
 
 def test_acl_genpass_and_cat(admin):
@@ -165,21 +163,9 @@ def test_acl_genpass_and_cat(admin):
 def start_with_conf(conf, tmp_path):
     """An omakase started on a config file (what CONFIG REWRITE needs)."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    proc = subprocess.Popen([sys.executable, "-m", "omakase", str(conf), "--port", str(port),
-                             "--dir", str(tmp_path), "--save", ""], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = spawn_omakase(conf, "--port", port, "--dir", tmp_path, "--save", "")
     c = redis.Redis(port=port, protocol=2, decode_responses=True)
-    deadline = time.time() + 15
-    while True:
-        try:
-            c.ping()
-            return proc, port, c
-        except redis.ConnectionError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-            time.sleep(0.05)
+    return proc, port, wait_ping(c, proc)
 
 
 def test_users_in_config_file_and_rewrite(tmp_path):

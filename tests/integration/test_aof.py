@@ -18,33 +18,17 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from helpers import ServerProcess  # noqa: E402
+from helpers import (ServerProcess, aof_preambles, dataset, digest, raw_reply,  # noqa: E402
+                     wait_for)
 from rawclient import RawClient  # noqa: E402
 
-try:
-    import omakase.persistence.rdb  # noqa: F401
-    HAVE_RDB = True
-except ImportError:
-    HAVE_RDB = False
-
-PREAMBLES = [pytest.param("no", id="resp-base"),
-             pytest.param("yes", id="rdb-base",
-                          marks=pytest.mark.skipif(not HAVE_RDB, reason="no rdb module yet"))]
+PREAMBLES = aof_preambles()
 DIRNAME = "appendonlydir"
 
 
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-def wait_for(pred, timeout=10.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
-
-
 def aof_dir(tmp_path) -> str:
     return os.path.join(str(tmp_path), DIRNAME)
 
@@ -64,12 +48,7 @@ def rewrite_done(r, count: int) -> bool:
 
 def bgrewrite(r) -> str:
     """BGREWRITEAOF's status text (redis-py turns it into True)."""
-    conn = r.connection_pool.get_connection()
-    try:
-        conn.send_command("BGREWRITEAOF")
-        reply = conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
+    reply = raw_reply(r, "BGREWRITEAOF")
     return reply.decode() if isinstance(reply, bytes) else reply
 
 
@@ -116,44 +95,6 @@ def populate(r) -> None:
     other.sadd("set3", "x", "y")
     other.close()
     r.set("back-in-0", "1")
-
-
-def dataset(srv) -> dict:
-    """A client-side picture of every key: type, value, absolute expiry."""
-    out = {}
-    c0 = srv.client()
-    dbs = [int(name[2:]) for name in c0.info("keyspace")]
-    c0.close()
-    for n in dbs:
-        c = srv.client(db=n)
-        for key in c.scan_iter(count=1000):
-            t = c.type(key)
-            if t == b"string":
-                v = c.get(key)
-            elif t == b"list":
-                v = c.lrange(key, 0, -1)
-            elif t == b"set":
-                v = sorted(c.smembers(key))
-            elif t == b"zset":
-                v = c.execute_command("ZRANGE", key, 0, -1, "WITHSCORES")
-            elif t == b"hash":
-                v = sorted(c.hgetall(key).items())
-            else:
-                v = None
-            out[(n, key)] = (t, v, c.execute_command("PEXPIRETIME", key))
-        c.close()
-    return out
-
-
-def digest(srv) -> str | None:
-    """DEBUG DIGEST, or None where this server cannot compute it yet."""
-    c = srv.client()
-    try:
-        return c.execute_command("DEBUG", "DIGEST")
-    except redis.ResponseError:
-        return None
-    finally:
-        c.close()
 
 
 def restart(srv, tmp_path, **config) -> ServerProcess:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-import redis
+from helpers import err
+from inproc import inproc_fixture, name_key
 
 OFFSET_ERR = "bit offset is not an integer or out of range"
 BIT_ERR = "bit is not an integer or out of range"
@@ -14,12 +14,6 @@ TYPE_ERR = ("Invalid bitfield type. Use something like i16 u8. "
             "Note that u64 is not supported but i64 is.")
 NOT_INT = "value is not an integer or out of range"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def err(r, *args) -> str:
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 # -- SETBIT / GETBIT ------------------------------------------------------------
@@ -386,35 +380,7 @@ def test_keyspace_events(r):
 
 
 # -- in process: dirty, propagation, events, must-obey clients --------------------
-class InProcess:
-    def __init__(self) -> None:
-        from omakase.config import Config
-        from omakase.networking import Client
-        from omakase.server import Server
-        self.server = Server(Config())
-        self.client = Client(self.server, None)
-        self.propagated: list[list[bytes]] = []
-        self.events: list[tuple[int, str, bytes, int]] = []
-        self.server.propagation_targets.append(
-            lambda ops: self.propagated.extend(argv for _db, argv in ops))
-        self.server.notify_hook = lambda *ev: self.events.append(ev)
-
-    def __call__(self, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.call_from(self.client, argv)
-        out = b"".join(self.client.reply)
-        self.client.reply = []
-        return out
-
-    def take(self):
-        p, e = self.propagated, self.events
-        self.propagated, self.events = [], []
-        return p, [(name, key) for _flag, name, key, _db in e], self.server.dirty
-
-
-@pytest.fixture
-def inproc():
-    return InProcess()
+inproc = inproc_fixture(event=name_key, with_dirty=True)
 
 
 def test_dirty_and_propagation(inproc):

@@ -22,6 +22,7 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from inproc import QuietLog, argv_of  # noqa: E402
 from rawclient import RawClient  # noqa: E402
 
 NULL_ARRAY = b"*-1\r\n"
@@ -499,10 +500,6 @@ class InProcess:
         from omakase.config import Config
         from omakase.server import Server
 
-        class QuietLog:
-            def __getattr__(self, name):
-                return lambda *a, **k: None
-
         self.server = Server(Config(), logger=QuietLog())
         self.propagated: list[list[bytes]] = []
         self.server.propagation_targets.append(
@@ -515,8 +512,7 @@ class InProcess:
         return c
 
     def run(self, c, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.process_command(c, argv)
+        self.server.process_command(c, argv_of(args))
         out = b"".join(c.reply)
         c.reply = []
         return out

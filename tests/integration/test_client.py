@@ -17,6 +17,7 @@ import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rawclient import RawClient  # noqa: E402
+from rawclient import connect as raw  # noqa: E402
 
 LINE_RE = re.compile(
     r"^id=(\d+) addr=(\S+) laddr=(\S+) fd=(-?\d+) name=(\S*) age=(\d+) idle=(\d+) "
@@ -24,13 +25,6 @@ LINE_RE = re.compile(
     r"qbuf-free=(\d+) argv-mem=(\d+) multi-mem=(\d+) rbs=(\d+) rbp=(\d+) obl=(\d+) "
     r"oll=(\d+) omem=(\d+) tot-mem=(\d+) events=(r?w?) cmd=(\S+) user=(\S+) "
     r"redir=(-?\d+) resp=([23])$")
-
-
-def raw(server, resp: int = 2) -> RawClient:
-    rc = RawClient(server.host, server.port)
-    if resp == 3:
-        rc.call("HELLO", "3")
-    return rc
 
 
 def fields(line: str) -> dict[str, str]:

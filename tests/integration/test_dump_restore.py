@@ -12,6 +12,8 @@ import redis
 
 from omakase.networking import FakeClient
 
+from inproc import argv_of
+
 
 def err(fn, *args) -> str:
     with pytest.raises(redis.ResponseError) as e:
@@ -272,7 +274,7 @@ def test_migrate_propagates_del_in_process(oracle):
     o.flushall()
 
     def call(*args):
-        s.call_from(c, [a if isinstance(a, bytes) else str(a).encode() for a in args])
+        s.call_from(c, argv_of(args))
         return c.take_reply()
 
     call("SET", "a", "1")

@@ -11,13 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from redis.exceptions import ResponseError
 
-
-def err(r, *args) -> str:
-    with pytest.raises(ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
+from helpers import err, wait_for
 
 
 @pytest.fixture
@@ -25,15 +20,6 @@ def no_active_expire(r):
     r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
     yield r
     r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
-
-
-def wait_for(pred, timeout: float = 3.0, step: float = 0.02) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 # -- setting TTLs ----------------------------------------------------------------

@@ -13,22 +13,14 @@ import pytest
 from redis.exceptions import ResponseError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import raw_reply as raw  # noqa: E402
+from inproc import InProcess, flag_name_key  # noqa: E402
 from rawclient import RawClient  # noqa: E402
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = "syntax error"
 UNIT = "unsupported unit provided. please use M, KM, FT, MI"
 DECODE = "could not decode requested zset member"
-
-
-def raw(r, *args):
-    """The reply as the protocol layer parses it (no redis-py callbacks)."""
-    conn = r.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
 
 
 def err(r, *args) -> str:
@@ -312,32 +304,6 @@ def test_poles_and_antimeridian(r):
 
 
 # -- in process: propagation and keyspace events --------------------------------------------
-class InProcess:
-    def __init__(self) -> None:
-        from omakase.config import Config
-        from omakase.networking import Client
-        from omakase.server import Server
-        self.server = Server(Config())
-        self.client = Client(self.server, None)
-        self.propagated: list[list[bytes]] = []
-        self.events: list = []
-        self.server.propagation_targets.append(
-            lambda ops: self.propagated.extend(argv for _db, argv in ops))
-        self.server.notify_hook = lambda *ev: self.events.append(ev)
-
-    def __call__(self, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.call_from(self.client, argv)
-        out = b"".join(self.client.reply)
-        self.client.reply = []
-        return out
-
-    def take(self):
-        p, e = self.propagated, self.events
-        self.propagated, self.events = [], []
-        return p, [(flag, name, key) for flag, name, key, _db in e]
-
-
 NOTIFY_GENERIC = 1 << 2
 NOTIFY_ZSET = 1 << 7
 
@@ -345,7 +311,7 @@ NOTIFY_ZSET = 1 << 7
 def test_propagation_and_events():
     if os.environ.get("OMAKASE_SKIP_INPROC"):
         pytest.skip()
-    ip = InProcess()
+    ip = InProcess(event=flag_name_key)
     assert ip("GEOADD", "k", "CH", "13.361389", "38.115556", "Palermo") == b":1\r\n"
     assert ip.take() == ([[b"zadd", b"k", b"CH", b"3479099956230698", b"Palermo"]],
                          [(NOTIFY_ZSET, "zadd", b"k")])

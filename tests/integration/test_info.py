@@ -16,6 +16,7 @@ import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from rawclient import RawClient  # noqa: E402
+from rawclient import connect as raw  # noqa: E402
 
 ALL_TITLES = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU",
               "Modules", "Commandstats", "Errorstats", "Latencystats", "Cluster", "Keyspace"]
@@ -23,13 +24,6 @@ DEFAULT_TITLES = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replic
                   "Modules", "Errorstats", "Cluster", "Keyspace"]
 # Fields omakase adds to Redis's.
 EXTRA_FIELDS = {"omakase_version"}
-
-
-def raw(server, resp: int = 2) -> RawClient:
-    rc = RawClient(server.host, server.port)
-    if resp == 3:
-        rc.call("HELLO", "3")
-    return rc
 
 
 def info_text(rc: RawClient, *sections: str) -> str:

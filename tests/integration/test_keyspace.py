@@ -15,11 +15,8 @@ import redis
 
 from redis.exceptions import ResponseError
 
-
-def err(r, *args) -> str:
-    with pytest.raises(ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
+from helpers import err
+from inproc import QuietLog, argv_of
 
 
 def has_command(r, name: str) -> bool:
@@ -565,18 +562,13 @@ def embedded():
     from omakase.networking import FakeClient
     from omakase.server import Server
 
-    class QuietLog:
-        def __getattr__(self, name):
-            return lambda *a, **k: None
-
     srv = Server(Config(), logger=QuietLog())
     events: list[tuple[str, bytes, int]] = []
     srv.notify_hook = lambda flag, event, key, dbid: events.append((event, key, dbid))
     c = FakeClient(srv)
 
     def run(*args):
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        srv.process_command(c, argv)
+        srv.process_command(c, argv_of(args))
         return c.take_reply()
     run.events = events
     run.server = srv

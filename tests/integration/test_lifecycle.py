@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from helpers import ServerProcess, free_port
+from helpers import ServerProcess, free_port, no_retry, spawn_omakase, wait_ping
 
 
 def test_sigterm_stops_cleanly_and_removes_pidfile(start_server, tmp_path):
@@ -37,7 +37,7 @@ def test_log_lines_have_redis_format(start_server):
 
 def test_shutdown_command(start_server):
     srv = start_server()
-    c = srv.client()
+    c = srv.client(retry=no_retry())
     try:
         c.shutdown(nosave=True)   # redis-py swallows the closed connection
     except redis.ConnectionError:
@@ -93,17 +93,9 @@ def test_config_file_and_overrides(tmp_path):
     port = free_port()
     conf = tmp_path / "omakase.conf"
     conf.write_text(f"port 1\nhz 20\n# comment\nmaxmemory 10mb\n")
-    p = subprocess.Popen([sys.executable, "-m", "omakase", str(conf), "--port", str(port),
-                          "--save", "", "--maxmemory", "20mb"], stdout=subprocess.DEVNULL)
+    p = spawn_omakase(conf, "--port", port, "--save", "", "--maxmemory", "20mb")
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                c = redis.Redis(port=port, protocol=2)
-                c.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
+        c = wait_ping(redis.Redis(port=port, protocol=2), p)
         assert c.config_get("hz") == {"hz": "20"}
         assert c.config_get("maxmemory") == {"maxmemory": str(20 * 1024 * 1024)}
         assert c.config_get("port") == {"port": str(port)}

@@ -17,6 +17,7 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from inproc import QuietLog  # noqa: E402
 from rawclient import RawClient  # noqa: E402
 
 LAYOUTS = [(-2, 0), (1, 0), (3, 1), (2, 2), (-1, 1)]
@@ -340,10 +341,6 @@ def test_keyspace_events_in_process():
     from omakase.config import Config
     from omakase.networking import Client
     from omakase.server import Server
-
-    class QuietLog:
-        def __getattr__(self, name):
-            return lambda *a, **k: None
 
     srv = Server(Config(), logger=QuietLog())
     events: list[tuple[str, str]] = []

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from helpers import wait_for
 from rawclient import RawClient
 
 _tokens = itertools.count()
@@ -139,15 +140,6 @@ def test_reply_off_does_not_hide_pubsub(server, oracle):
         assert run(server, proto) == run(oracle, proto)
 
 
-def _wait(pred, timeout=3.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
-
-
 def test_disconnect_unsubscribes(server, r):
     c = RawClient(server.host, server.port)
     c.call("SUBSCRIBE", "gone")
@@ -156,7 +148,7 @@ def test_disconnect_unsubscribes(server, r):
     assert r.pubsub_numsub("gone") == [(b"gone", 1)]
     assert r.pubsub_numpat() == 1
     c.close()
-    assert _wait(lambda: r.pubsub_numsub("gone") == [(b"gone", 0)])
+    assert wait_for(lambda: r.pubsub_numsub("gone") == [(b"gone", 0)], 3.0)
     assert r.pubsub_numpat() == 0
     assert r.execute_command("PUBSUB", "SHARDNUMSUB", "sgone") == [b"sgone", 0]
     assert r.publish("gone", "x") == 0

@@ -14,31 +14,21 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from helpers import ServerProcess, free_port, redis_server_available
+from helpers import ServerProcess, free_port, redis_server_available, wait_value
 
 pytestmark = pytest.mark.skipif(not redis_server_available(),
                                 reason="redis-server is not installed")
 
 
 def _wait(pred, timeout=15.0, step=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (redis.ConnectionError, redis.ResponseError, redis.TimeoutError) as exc:
-            last = exc
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting: {last!r}")
+    return wait_value(pred, timeout, step,
+                      (redis.ConnectionError, redis.ResponseError, redis.TimeoutError))
 
 
 class SentinelProcess:

@@ -10,17 +10,13 @@ from __future__ import annotations
 import collections
 
 import pytest
-import redis
+
+from helpers import err
+from inproc import inproc_fixture, name_key
 
 INTSET = "intset"
 HASHTABLE = "hashtable"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def err(r, *args) -> str:
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 @pytest.fixture(params=[INTSET, HASHTABLE])
@@ -394,35 +390,7 @@ def test_sintercard_errors(r):
 
 
 # -- in process: propagation and keyspace events ----------------------------------
-class InProcess:
-    def __init__(self) -> None:
-        from omakase.config import Config
-        from omakase.networking import Client
-        from omakase.server import Server
-        self.server = Server(Config())
-        self.client = Client(self.server, None)
-        self.propagated: list[list[bytes]] = []
-        self.events: list[tuple] = []
-        self.server.propagation_targets.append(
-            lambda ops: self.propagated.extend(argv for _db, argv in ops))
-        self.server.notify_hook = lambda *ev: self.events.append(ev)
-
-    def __call__(self, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.call_from(self.client, argv)
-        out = b"".join(self.client.reply)
-        self.client.reply = []
-        return out
-
-    def take(self):
-        p, e = self.propagated, self.events
-        self.propagated, self.events = [], []
-        return p, [(name, key) for _flag, name, key, _db in e]
-
-
-@pytest.fixture
-def inproc():
-    return InProcess()
+inproc = inproc_fixture(event=name_key)
 
 
 def test_spop_propagation(inproc):

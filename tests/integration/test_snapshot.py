@@ -15,16 +15,8 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from helpers import ROOT, config_args, free_port  # noqa: E402
-
-
-def wait_for(pred, timeout=10.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
+from helpers import (config_args, free_port, omakase_argv, omakase_env,  # noqa: E402
+                     no_retry, spawn_omakase, wait_for)
 
 
 def info(r, section="persistence"):
@@ -37,6 +29,7 @@ def bgsave_done(r):
 
 def shutdown(r, *flags):
     """SHUTDOWN: the server closes the connection instead of replying."""
+    r.set_retry(no_retry())     # the error is the point: no reconnecting
     with pytest.raises(redis.ConnectionError):
         r.execute_command("SHUTDOWN", *flags)
 
@@ -172,11 +165,10 @@ def test_sigterm_saves_with_save_points(start_server, tmp_path):
 def _run_until_exit(tmp_path, timeout=20):
     port = free_port()
     log = tmp_path / "start.log"
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
     proc = subprocess.run(
-        [sys.executable, "-m", "omakase", "--port", str(port)] +
+        omakase_argv("--port", port) +
         config_args({"dir": str(tmp_path), "save": "", "logfile": str(log)}),
-        env=env, timeout=timeout, capture_output=True)
+        env=omakase_env(), timeout=timeout, capture_output=True)
     return proc.returncode, log.read_text()
 
 
@@ -254,12 +246,10 @@ def test_clients_get_loading_while_a_big_rdb_loads(start_server, tmp_path):
     r.save()
     srv.stop()
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "omakase", "--port", str(port)] +
-        config_args({"dir": str(tmp_path), "save": "", "logfile": str(tmp_path / "l.log"),
-                     "loading-process-events-interval-bytes": 65536}),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = spawn_omakase(
+        "--port", port,
+        *config_args({"dir": str(tmp_path), "save": "", "logfile": str(tmp_path / "l.log"),
+                      "loading-process-events-interval-bytes": 65536}))
     seen = set()
     try:
         deadline = time.time() + 60

@@ -4,16 +4,11 @@ conversion rules and every error."""
 from __future__ import annotations
 
 import pytest
-import redis
+
+from helpers import err
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SCORES = "One or more scores can't be converted into double"
-
-
-def err(r, *args) -> str:
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 def sort(r, *args):

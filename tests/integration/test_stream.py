@@ -8,11 +8,8 @@ import time
 import pytest
 import redis
 
-
-def err(r, *args) -> str:
-    with pytest.raises(redis.ResponseError) as ei:
-        r.execute_command(*args)
-    return str(ei.value)
+from helpers import err
+from inproc import inproc_fixture, name_only
 
 
 def test_xadd_ids_and_errors(r):
@@ -259,35 +256,7 @@ def test_block_inside_multi_answers_null(r):
 
 
 # -- in process: propagation and keyspace events ----------------------------------
-class InProcess:
-    def __init__(self) -> None:
-        from omakase.config import Config
-        from omakase.networking import Client
-        from omakase.server import Server
-        self.server = Server(Config())
-        self.client = Client(self.server, None)
-        self.propagated: list[list[bytes]] = []
-        self.events: list[str] = []
-        self.server.propagation_targets.append(
-            lambda ops: self.propagated.extend(argv for _db, argv in ops))
-        self.server.notify_hook = lambda flag, ev, key, db: self.events.append(ev)
-
-    def __call__(self, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.call_from(self.client, argv)
-        out = b"".join(self.client.reply)
-        self.client.reply = []
-        return out
-
-    def take(self):
-        p, e = self.propagated, self.events
-        self.propagated, self.events = [], []
-        return p, e
-
-
-@pytest.fixture
-def inproc():
-    return InProcess()
+inproc = inproc_fixture(event=name_only)
 
 
 def test_propagation(inproc):

@@ -12,36 +12,19 @@ import pytest
 import redis
 from redis.exceptions import ResponseError
 
+from helpers import raw_reply as raw
+from inproc import inproc_fixture
+
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = "syntax error"
 NOT_INT = "value is not an integer or out of range"
 NOT_FLOAT = "value is not a valid float"
 
 
-@pytest.fixture
-def r(server):
-    """RESP2 explicitly: redis-py 8 defaults to RESP3 when no protocol is given."""
-    c = server.client(protocol=2)
-    c.flushall()
-    yield c
-    c.close()
-
-
 def err(r, *args) -> str:
     with pytest.raises(ResponseError) as exc:
         raw(r, *args)
     return str(exc.value)
-
-
-def raw(r, *args):
-    """The reply as parsed by the protocol layer, without redis-py's
-    per-command response callbacks (which turn OK into True etc.)."""
-    conn = r.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
 
 
 _OTHER_TYPES = (("LPUSH", "x"), ("SADD", "x"), ("HSET", "f", "v"), ("ZADD", "1", "x"),
@@ -751,35 +734,7 @@ def test_watch_invalidated_by_string_writes(r):
 # Propagation and keyspace events, in process (no socket, no AOF needed):
 # what call() hands to AOF/replicas, and what reaches the notify hook.
 # ---------------------------------------------------------------------------
-class InProcess:
-    def __init__(self) -> None:
-        from omakase.config import Config
-        from omakase.networking import Client
-        from omakase.server import Server
-        self.server = Server(Config())
-        self.client = Client(self.server, None)
-        self.propagated: list[list[bytes]] = []
-        self.events: list[tuple[int, str, bytes, int]] = []
-        self.server.propagation_targets.append(
-            lambda ops: self.propagated.extend(argv for _db, argv in ops))
-        self.server.notify_hook = lambda *ev: self.events.append(ev)
-
-    def __call__(self, *args) -> bytes:
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        self.server.call_from(self.client, argv)
-        out = b"".join(self.client.reply)
-        self.client.reply = []
-        return out
-
-    def take(self):
-        p, e = self.propagated, self.events
-        self.propagated, self.events = [], []
-        return p, e
-
-
-@pytest.fixture
-def inproc():
-    return InProcess()
+inproc = inproc_fixture()
 
 
 def test_propagate_set_relative_expire_as_pxat(inproc):

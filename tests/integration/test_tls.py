@@ -17,14 +17,14 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 
 import pytest
 import redis
 import redis.asyncio
 
-from helpers import ROOT, ServerProcess, free_port, redis_server_available
+from helpers import ServerProcess, free_port, redis_server_available, spawn_omakase
+from inproc import QuietLog
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None and not os.environ.get("CI"),
                                 reason="the openssl CLI is needed to make certificates")
@@ -499,11 +499,7 @@ def test_silent_and_slow_clients_do_not_block(kind, srv, oracle_srv, certs):
 
 
 def _spawn(args: list[str], logfile: str) -> subprocess.Popen:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "omakase", *args, "--save", "",
-                             "--bind", "127.0.0.1", "--logfile", logfile],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return spawn_omakase(*args, "--save", "", "--bind", "127.0.0.1", "--logfile", logfile)
 
 
 def test_tls_only_server(certs, tmp_path):
@@ -574,10 +570,6 @@ def test_protected_mode_checked_after_handshake():
     from omakase.config import Config
     from omakase.networking import Client, ClientFlag
     from omakase.server import PROTECTED_MODE_MSG, Server
-
-    class QuietLog:
-        def __getattr__(self, name):
-            return lambda *a, **k: None
 
     server = Server(Config(chdir=False), logger=QuietLog())
     a, b = socket.socketpair()

@@ -21,6 +21,7 @@ import pytest
 from redis.exceptions import ResponseError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import raw_reply as raw  # noqa: E402
 from rawclient import RawClient  # noqa: E402
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -34,16 +35,6 @@ ENCODINGS = {
     "listpack": ("128", "64"),
     "skiplist": ("0", "64"),
 }
-
-
-def raw(r, *args):
-    """The reply as the protocol layer parses it (no redis-py callbacks)."""
-    conn = r.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
 
 
 def err(r, *args) -> str:

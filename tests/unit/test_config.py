@@ -10,7 +10,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import time
 
@@ -21,6 +20,8 @@ from omakase import config as cfgmod
 from omakase.config import (Config, ConfigError, ConfigFlag, ConfigRewriteError, ConfigSetError,
                             KeyspaceEvents, ShutdownFlag, is_local_or_allowed, memtoull,
                             parse_command_line, repr_string, split_args, stringmatch)
+
+from helpers import free_port, no_retry, wait_ping
 
 DATA = pathlib.Path(__file__).parent / "data"
 DEFAULTS = json.loads((DATA / "redis_config_defaults.json").read_text())
@@ -753,17 +754,11 @@ def test_rewrite_force_all(cwd):
 # Differential: the same rewrite on a live redis-server
 # ---------------------------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.differential
 @pytest.mark.skipif(not HAVE_REDIS, reason="redis-server not installed")
 def test_rewrite_matches_live_redis(tmp_path, monkeypatch):
     redis = pytest.importorskip("redis")
-    port = _free_port()
+    port = free_port()
     source = REWRITE_SOURCE.replace("port 7777", f"port {port}").replace("user alice on >pw ~* +@all\n", "")
     for d in ("theirs", "ours"):
         (tmp_path / d).mkdir()
@@ -771,13 +766,7 @@ def test_rewrite_matches_live_redis(tmp_path, monkeypatch):
     proc = subprocess.Popen(["redis-server", "x.conf"], cwd=tmp_path / "theirs",
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        r = redis.Redis(port=port, password='a b"c')
-        for _ in range(200):
-            try:
-                r.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.02)
+        r = wait_ping(redis.Redis(port=port, password='a b"c', retry=no_retry()), proc)
         for k, v in REWRITE_SETS:
             r.config_set(k, v)
         r.config_rewrite()

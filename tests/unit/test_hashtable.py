@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant,
                                  precondition, rule)
 
+from helpers import examples
 from omakase import hashtable
 from omakase.hashtable import HashTable
 
@@ -208,7 +209,7 @@ class HashTableMachine(RuleBasedStateMachine):
 
 TestHashTableMachine = HashTableMachine.TestCase
 TestHashTableMachine.settings = settings(
-    max_examples=150, stateful_step_count=60, deadline=None,
+    max_examples=examples(50), stateful_step_count=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from helpers import examples
 from omakase.encodings.listpack import (
     EMPTY_LISTPACK,
     Listpack,
@@ -267,7 +268,7 @@ def test_corrupt_blobs_raise(blob):
         Listpack.from_bytes(blob)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_fuzzed_blobs_never_crash(data):
     elems = data.draw(st.lists(st.one_of(st.binary(max_size=80), st.integers(-(1 << 63), (1 << 63) - 1)), max_size=8))

@@ -247,6 +247,15 @@ class ZSkiplist:
     def __len__(self) -> int:
         return self.length
 
+    def __del__(self) -> None:
+        # Each node's backward pointer and its predecessor's forward pointer
+        # form a reference cycle.  The server runs without the cyclic
+        # collector's full passes (see server.py), so a dropped skiplist
+        # breaks its cycles itself and plain reference counting frees it.
+        x = self.tail
+        while x is not None:
+            x.backward, x = None, x.backward
+
     # -- insertion / deletion -------------------------------------------------
 
     def insert(self, score: float, ele: bytes) -> ZSkiplistNode:

@@ -232,6 +232,14 @@ class ConsumerGroup:
         m = self.consumer_map
         return [m[k] for k in sorted(m)]
 
+    def __del__(self) -> None:
+        # A pending entry names its consumer and the consumer's PEL holds the
+        # entry: a reference cycle per entry.  The server runs without the
+        # cyclic collector's full passes, so a dropped group (XGROUP DESTROY,
+        # the stream deleted) breaks them and reference counting frees all.
+        for nack in self.pel.map.values():
+            nack.consumer = None
+
     def rdb_pel(self) -> Iterator[tuple]:
         for sid, nack in self.pel.items():
             yield (encode_id(sid), nack.delivery_time, nack.delivery_count,
