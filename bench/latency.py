@@ -18,7 +18,8 @@ work's window, beside an idle baseline.  Cases:
               BGSAVE reply's round trip (the fork), and ``latest_fork_usec``
               is noted.
 * ``aofrw``   the same with BGREWRITEAOF (servers started with
-              ``appendonly yes``), until ``aof_rewrite_in_progress:0``.
+              ``appendonly yes`` and no automatic rewrites), until
+              ``aof_rewrite_in_progress:0``.
 * ``bigset``  DEL, then (after a refill) UNLINK, of one set of N members
               (default 5,000,000, ``m:<i>``, SADD 1000 members per command);
               window = from sending the command until INFO memory says
@@ -382,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
                 if case == "growth":
                     put("growth", kind, case_growth(kind, args.growth_keys, args))
                     continue
-                extra = ["--appendonly", "yes"] if case == "aofrw" else None
+                # no automatic rewrite: the fill alone passes auto-aof-rewrite-min-size
+                extra = (["--appendonly", "yes", "--auto-aof-rewrite-percentage", "0"]
+                         if case == "aofrw" else None)
                 with Server(kind, cpu=args.server_cpu_eff, extra_args=extra) as srv:
                     if case == "bgsave":
                         put("bgsave", kind, case_bgsave(srv, args.bgsave_keys, args.client_cpu_eff))
