@@ -17,7 +17,8 @@ tables directly, because a lookup is where three of Redis's behaviours live:
 Writes go through ``add``/``overwrite``/``set_key``/``delete`` so that the
 hooks other subsystems need run in one place: WATCH and client-side caching
 invalidation (``signal_modified_key``), readiness of keys that blocked
-clients wait on, and the memory accounting deltas.
+clients wait on, and (under ``lazyfree-lazy-server-del``) handing the
+replaced value of an overwrite to the lazyfree module.
 
 The hot path (GET/SET on a table that is not rehashing) inlines the bucket
 lookup rather than calling ``HashTable`` methods: one method call less per
@@ -122,7 +123,10 @@ class Db:
 
     def overwrite(self, key: bytes, value: Any) -> None:
         """dbOverwrite: replace the value, keep the TTL."""
-        self.keys.set(key, value)
+        if self.server.lazyfree_server_del:
+            self._overwrite_lazy(key, value)
+        else:
+            self.keys.set(key, value)
         if self.blocking_keys and key in self.blocking_keys:
             # signalDeletedKeyAsReady: XREADGROUP waiters learn the stream went.
             self.server.signal_key_as_ready(self, key)
@@ -130,7 +134,11 @@ class Db:
     def set_key(self, key: bytes, value: Any, keepttl: bool = False,
                 signal: bool = True) -> None:
         """setKey: add or overwrite; drop the TTL unless keepttl."""
-        if self.keys.set(key, value):
+        if self.server.lazyfree_server_del:
+            added = self._overwrite_lazy(key, value)
+        else:
+            added = self.keys.set(key, value)
+        if added:
             if self.blocking_keys and key in self.blocking_keys:
                 self.server.signal_key_as_ready(self, key)
         else:
@@ -144,6 +152,15 @@ class Db:
                 self.server.touch_watched_key(self, key)
             if self.tracking_hook is not None:
                 self.tracking_hook(key)
+
+    def _overwrite_lazy(self, key: bytes, value: Any) -> bool:
+        """keys.set under lazyfree-lazy-server-del: the replaced value goes
+        to the lazyfree hook (dbOverwrite's freeObjAsync).  True if new."""
+        old = self._find(key)
+        added = self.keys.set(key, value)
+        if old is not None and old is not value:
+            self.server.lazyfree_hook(old)
+        return added
 
     def delete(self, key: bytes) -> bool:
         """dbSyncDelete (dbAsyncDelete lives in lazyfree)."""

@@ -24,10 +24,10 @@ Freeing values
 Redis frees big values in a background thread (``lazyfree.c``) for UNLINK,
 FLUSH* ASYNC and when the ``lazyfree-lazy-*`` options say so.  Every place
 that drops a value here goes through ``free_value_maybe_async(server, v)``
-(and ``free_db_tables_maybe_async`` for a whole flushed keyspace), which is a
-no-op for now: dropping the last reference frees the value synchronously.
-The lazyfree module can replace these two functions' bodies (or set
-``server.lazyfree_hook``) without touching the commands.
+(and ``free_db_tables_maybe_async`` for a whole flushed keyspace), which call
+the hooks ``omakase.lazyfree`` installs (``server.lazyfree_hook`` /
+``server.lazyfree_tables_hook``): big values go to the background thread,
+small ones are freed when the caller drops its reference.
 
 SCAN helpers (for SSCAN / HSCAN / ZSCAN)
 ----------------------------------------
@@ -97,8 +97,8 @@ _SPACES = b" \t\n\v\f\r"
 # ---------------------------------------------------------------------------
 def free_value_maybe_async(server: Any, value: Any) -> None:
     """freeObjAsync's entry point: hand a detached value to a background
-    freer when it is big enough to be worth it.  No-op for now (the caller
-    drops its reference and CPython frees it right away)."""
+    freer when it is big enough to be worth it (see omakase.lazyfree);
+    otherwise the caller drops its reference and CPython frees it."""
     hook = getattr(server, "lazyfree_hook", None)
     if hook is not None:
         hook(value)

@@ -140,6 +140,14 @@ def _attr(server: Any, name: str, default: Any = 0) -> Any:
     return getattr(server, name, default)
 
 
+def _recent_max_output(server: Any) -> int:
+    """client_recent_max_output_buffer's recent peak (networking.py)."""
+    if not hasattr(server, "clients_peak_out"):
+        return 0
+    from omakase.networking import recent_max_output_buffer
+    return recent_max_output_buffer(server)
+
+
 def _count(obj: Any) -> int:
     return len(obj) if obj is not None else 0
 
@@ -190,7 +198,7 @@ def _server_section(server: Any) -> list[str]:
         f"lru_clock:{server.lru_clock}",
         f"executable:{executable}",
         f"config_file:{os.path.abspath(server.config_file) if server.config_file else ''}",
-        "io_threads_active:0",
+        f"io_threads_active:{int(bool(getattr(server, 'io_threads', None) and server.io_threads.active))}",
     ]
     return lines
 
@@ -214,14 +222,15 @@ def _clients_section(server: Any) -> list[str]:
             blocked += 1
         if c.parser is not None:
             max_in = max(max_in, c.parser.pending_bytes())
-        max_out = max(max_out, sum(len(x) for x in c.reply))
+        if c.reply:
+            max_out = max(max_out, c.output_bytes())
     blocked = _attr(server, "blocked_clients", blocked)
     return [
         f"connected_clients:{len(server.clients) - replicas}",
         "cluster_connections:0",
         f"maxclients:{server.config.maxclients}",
         f"client_recent_max_input_buffer:{max_in}",
-        f"client_recent_max_output_buffer:{max_out}",
+        f"client_recent_max_output_buffer:{max(max_out, _recent_max_output(server))}",
         f"blocked_clients:{blocked}",
         f"tracking_clients:{_attr(server, 'tracking_clients', 0)}",
         f"clients_in_timeout_table:{_attr(server, 'clients_in_timeout_table', 0)}",
@@ -437,8 +446,8 @@ def _stats_section(server: Any) -> list[str]:
         f"dump_payload_sanitizations:{_attr(server, 'stat_dump_payload_sanitizations', 0)}",
         f"total_reads_processed:{_attr(server, 'stat_total_reads_processed', 0)}",
         f"total_writes_processed:{_attr(server, 'stat_total_writes_processed', 0)}",
-        "io_threaded_reads_processed:0",
-        "io_threaded_writes_processed:0",
+        f"io_threaded_reads_processed:{_attr(server, 'stat_io_reads_processed', 0)}",
+        f"io_threaded_writes_processed:{_attr(server, 'stat_io_writes_processed', 0)}",
         "reply_buffer_shrinks:0",
         "reply_buffer_expands:0",
     ]
