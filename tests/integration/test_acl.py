@@ -249,3 +249,20 @@ def test_exec_rechecks_acl_changed_after_queueing(server, admin):
     finally:
         c.connection_pool.release(conn)
     assert admin.acl_log(count=1)[0]["context"] == "multi"
+
+
+def test_scripts_run_with_the_callers_permissions(server, admin):
+    admin.execute_command("ACL", "SETUSER", "scr", "on", "nopass", "+eval", "+get", "~a*")
+    c = server.client(username="scr", password="x")
+    with pytest.raises(redis.ResponseError,
+                       match="can't access at least one of the keys mentioned"):
+        c.eval("return redis.call('get', 'b')", 0)
+    with pytest.raises(redis.ResponseError,
+                       match="The user executing the script can't run this command or subcommand"):
+        c.eval("return redis.call('set', 'a', '1')", 0)
+    # redis.pcall returns the error as a table instead of raising it
+    assert c.eval("local r = redis.pcall('set', 'a', '1') return r['err']", 0) == \
+        b"ERR The user executing the script can't run this command or subcommand"
+    assert c.eval("return redis.call('get', 'a1')", 0) is None
+    entry = admin.acl_log(count=1)[0]
+    assert entry["context"] == "lua" and entry["object"] == "set" and entry["count"] == 2

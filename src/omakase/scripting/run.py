@@ -45,6 +45,7 @@ import sys
 import time
 from typing import Any
 
+from omakase.acl import ACL_RESTRICTED, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY
 from omakase.networking import ClientFlag, FakeClient
 from omakase.scripting.lua_env import (LUA_TYPE, LuaEngine, RedisRand48, ScriptRaise,
                                        add_error, reply_from_lua)
@@ -270,6 +271,8 @@ class ScriptingState:
                 flags = self._flag_cache[cmd] = int(cmd.flags)
             if flags & _NOSCRIPT:
                 err = "This Redis command is not allowed from script"
+            elif ctx.caller.flags & ACL_RESTRICTED and (err := _acl_denial(ctx.caller, cmd, argv)):
+                pass
             elif ctx.read_only and flags & (_WRITE | _MAY_REPLICATE):
                 err = "Write commands are not allowed from read-only scripts."
             elif (flags & _WRITE and not ctx.write_dirty and server.masterhost
@@ -465,6 +468,30 @@ class ScriptingState:
             return
         ctx.killed = True
         c.add_reply_ok()
+
+
+_ACL_SCRIPT_ERRORS = {
+    DENIED_CMD: "The user executing the script can't run this command or subcommand",
+    DENIED_KEY: "The user executing the script can't access at least one of the keys "
+                "mentioned in the command arguments",
+    DENIED_CHANNEL: "The user executing the script can't publish to the channel mentioned in "
+                    "the command",
+}
+
+
+def _acl_denial(caller: Any, cmd: Any, argv: list[bytes]) -> str | None:
+    """scriptVerifyACL: the caller's user must be allowed the command, its
+    keys and channels; a denial is logged with context "lua"."""
+    acl = caller.server.acl
+    user = acl.users.get(caller.user)
+    if user is None:
+        return None
+    reason, pos = user.check(cmd, argv)
+    if reason == 0:
+        return None
+    acl.add_log_entry(caller, reason, "lua",
+                      cmd.fullname.encode() if reason == DENIED_CMD else argv[pos])
+    return _ACL_SCRIPT_ERRORS[reason]
 
 
 def _lua_argv(args: tuple) -> list[bytes] | str:
