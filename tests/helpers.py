@@ -48,7 +48,9 @@ class ServerProcess:
         else:
             base["enable-debug-command"] = "yes"
         io_threads = os.environ.get("OMAKASE_TEST_IO_THREADS")
-        if kind == "omakase" and io_threads and not {"io_threads", "io-threads"} & set(config):
+        if kind != "omakase" or {"io_threads", "io-threads"} & set(config):
+            io_threads = None
+        if io_threads:
             # Run the suite through threaded I/O: every reply and request goes
             # through the I/O threads (OMAKASE_IO_THREADS_MIN_PENDING=1).
             base["io-threads"] = io_threads

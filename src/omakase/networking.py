@@ -20,6 +20,60 @@ from RESP3: commands say "a map of n pairs", "a null", "a double", and the
 client encodes it for the protocol it speaks (``self.resp``).  Errors pass
 through ``add_reply_error`` so INFO errorstats and the failed-call counters
 see every one of them.
+
+With ``io-threads`` > 1, ``iothreads.py`` does the ``send``/``recv`` of
+many clients in parallel and hands the rest back to the methods here.
+
+Slow readers and output buffer limits
+-------------------------------------
+Redis counts reply bytes as it queues them and checks
+``client-output-buffer-limit`` on every append.  Replies here are appended
+to ``c.reply`` from many modules (pub/sub, tracking, replication), so the
+accounting lives in the write path instead, where it costs nothing for the
+common client:
+
+* ``write_pending`` joins the queued chunks and sends them.  Only output
+  larger than the smallest configured limit (``server.obuf_check_min``;
+  8 MiB with the defaults) takes ``_write_checked``, which checks the
+  limits first -- so, as in Redis, a reply bigger than the hard limit
+  closes the client even when it reads fast.
+* When the socket does not take everything, the unsent tail is kept and a
+  write handler installed: the client is *backlogged*
+  (``server.clients_backlogged``).  From then on ``_write_backlog`` runs for
+  it (on writable, and whenever new output is queued): the chunks added
+  since the last pass are joined once into one block, ``obuf_bytes`` is the
+  exact total held, the limits are checked on it, and blocks are sent until
+  the socket is full.  Output therefore never gets re-copied as it piles up.
+* ``output_limit_reached`` is ``checkClientOutputBufferLimits``: the class is
+  ``slave`` for replicas, ``pubsub`` for subscribed clients, else
+  ``normal``; a hard limit closes at once, a soft limit once exceeded for
+  more than soft-seconds (dropping under it resets the clock).  The client
+  is closed with Redis's log line ("... scheduled to be closed ASAP for
+  overcoming of output buffer limits.").
+
+DIVERGENCE: the usage compared with the limits is the bytes of output
+queued (Redis counts its reply blocks' allocation sizes and not its 16 KiB
+static buffer); it is checked when output is written -- before the first
+send of a pass and on every backlogged pass -- not at each append, so a
+single command's reply is built whole before it can be refused.  Replicas
+are limited only once online (the full-sync buffer lives in
+``replication.py``).
+
+Client eviction (maxmemory-clients)
+-----------------------------------
+``evict_clients`` is Redis 7.0's ``evictClients``: when the memory of the
+normal and pub/sub clients is at or above the limit (``maxmemory-clients``
+bytes, or a percentage of maxmemory when negative, never under 128 KiB),
+free the biggest evictable clients first (``CLIENT NO-EVICT on``, replicas
+and the master are never evicted) until under it; ``evicted_clients`` counts
+them.  A client's memory is estimated by ``client_memory``: a fixed 2 KiB
+per client (the object, parser, socket, registrations: the same base as
+CLIENT LIST's tot-mem), the query bytes the parser holds, the output
+queued, queued MULTI arguments and 64 bytes per subscription.  Redis keeps
+clients in memory buckets updated after each command; here the sizes are
+read when needed: every serverCron tick while client eviction is on, and
+in beforeSleep after a client's buffers grew (a backlogged write, a query
+buffer past 1 MiB).
 """
 from __future__ import annotations
 
@@ -34,7 +88,10 @@ from omakase.replies import (BULK_HDR, INTEGERS, MAP_HDR, MBULK_HDR, SET_HDR)
 from omakase.resp import ProtocolError, RequestParser
 from omakase.util import format_double
 
+CLIENT_BASE_MEM = 2048      # the same estimate as CLIENT LIST's tot-mem
+
 READ_CHUNK = 16 * 1024
+NET_MAX_WRITES_PER_EVENT = 1024 * 1024
 MIN_QUERY_LIMIT = 1024 * 1024
 BIG_BULK = 16 * 1024
 _pack = hiredis.pack_command
@@ -73,6 +130,7 @@ class ClientFlag:
     REPLY_SKIP_NEXT = 1 << 23
     REPLY_SKIP = 1 << 24
     LUA_DEBUG = 1 << 25
+    PENDING_READ = 1 << 29      # queued for a threaded read (iothreads.py)
     TRACKING = 1 << 31
     TRACKING_BROKEN_REDIR = 1 << 32
     TRACKING_BCAST = 1 << 33
@@ -95,6 +153,7 @@ class Client:
                  "pubsub_shard_channels", "lib_name", "lib_ver",
                  "reply_off", "skip_next_reply", "closing", "write_installed",
                  "tracking", "paused_cmd", "woff", "is_unix", "rewritten_argv",
+                 "obuf_blocks", "obuf_bytes", "obuf_soft_since",
                  "__weakref__")
 
     def __init__(self, server: Any, sock: socket.socket | None,
@@ -137,6 +196,11 @@ class Client:
         self.paused_cmd = None
         self.woff = 0
         self.rewritten_argv: list[bytes] | None = None
+        # Output held back by a slow reader (see "Output buffer limits"):
+        # the first obuf_blocks entries of self.reply hold obuf_bytes bytes.
+        self.obuf_blocks = 0
+        self.obuf_bytes = 0
+        self.obuf_soft_since = 0    # obuf_soft_limit_reached_time
 
     # ------------------------------------------------------------------
     # Input
@@ -162,14 +226,25 @@ class Client:
         parser.feed(data)
         # client-query-buffer-limit is at least 1 MiB: test cheaply first.
         if ((parser.retained_len if parser.fast else len(parser.buf)) > MIN_QUERY_LIMIT
-                and parser.pending_bytes() > server.config.client_query_buffer_limit
+                and self.query_buffer_too_big(data)):
+            return
+        self.process_input()
+
+    def query_buffer_too_big(self, data: bytes) -> bool:
+        """Over client-query-buffer-limit: close (True).  Called when the
+        parser holds more than 1 MiB, which is also when a big query buffer
+        asks for a client-eviction check."""
+        server = self.server
+        if server.client_evict_limit:
+            server.client_mem_dirty = True
+        if (self.parser.pending_bytes() > server.config.client_query_buffer_limit
                 and not self.flags & ClientFlag.MASTER):
             server.log.warning(f"Closing client that reached max query buffer length: "
                                f"{self.info_line()} (qbuf initial bytes: "
                                f"{bytes(data[:64])!r})")
             server.free_client(self)
-            return
-        self.process_input()
+            return True
+        return False
 
     def _drain_socket(self, first: bytes) -> bytes:
         """Edge-triggered epoll reports readiness once: read until EAGAIN."""
@@ -196,11 +271,7 @@ class Client:
             try:
                 argv = parser.next()
             except ProtocolError as exc:
-                self.server.log.verbose(
-                    f"Protocol error ({exc}) from client: addr={self.addr}")
-                self.add_reply_error(str(exc))
-                self.flags |= ClientFlag.CLOSE_AFTER_REPLY
-                self.closing = True
+                self.protocol_error(exc)
                 break
             if argv is None:
                 break
@@ -212,6 +283,13 @@ class Client:
             self.pending_write = True
             self.server.clients_pending_write.append(self)
 
+    def protocol_error(self, exc: ProtocolError) -> None:
+        """Redis's error is replied, then the client is closed after it."""
+        self.server.log.verbose(f"Protocol error ({exc}) from client: addr={self.addr}")
+        self.add_reply_error(str(exc))
+        self.flags |= ClientFlag.CLOSE_AFTER_REPLY
+        self.closing = True
+
     # ------------------------------------------------------------------
     # Output
     # ------------------------------------------------------------------
@@ -222,37 +300,166 @@ class Client:
             self.server.clients_pending_write.append(self)
 
     def write_pending(self) -> bool:
-        """writeToClient: False if the client was freed."""
+        """writeToClient: False if the client was freed.
+
+        The common case is one ``send`` of everything queued.  Output larger
+        than the smallest output-buffer limit goes through ``_write_checked``
+        (the limits are checked first, as Redis checks them when the reply is
+        queued); a client whose socket did not take everything last time
+        (``write_installed``) goes through ``_write_backlog``."""
         reply = self.reply
         if not reply:
             return True
+        if self.write_installed:
+            return self._write_backlog()
         data = reply[0] if len(reply) == 1 else b"".join(reply)
+        server = self.server
+        size = len(data)
+        if size > server.obuf_check_min:
+            return self._write_checked(data)
         try:
             n = self.sock.send(data)
         except (BlockingIOError, InterruptedError):
             n = 0
         except OSError as exc:
-            self.server.log.verbose(f"Error writing to client: {exc.strerror}")
-            self.server.free_client(self)
+            server.log.verbose(f"Error writing to client: {exc.strerror}")
+            server.free_client(self)
             return False
-        self.server.stat_net_output_bytes += n
-        if n < len(data):
-            self.reply = [memoryview(data)[n:]]
-            if not self.write_installed:
-                self.write_installed = True
-                self.server.el.add_writer(self.fd, self._on_writable)
+        server.stat_net_output_bytes += n
+        if n < size:
+            self._start_backlog(data, n)
             return True
         self.reply = []
-        if self.write_installed:
-            self.write_installed = False
-            self.server.el.remove_writer(self.fd)
         if self.flags & ClientFlag.CLOSE_AFTER_REPLY:
-            self.server.free_client(self)
+            server.free_client(self)
+            return False
+        return True
+
+    def _write_checked(self, data: bytes) -> bool:
+        """write_pending for output above the smallest limit."""
+        server = self.server
+        if output_limit_reached(self, len(data)):
+            close_on_output_limit(self)
+            return False
+        try:
+            n = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError as exc:
+            server.log.verbose(f"Error writing to client: {exc.strerror}")
+            server.free_client(self)
+            return False
+        server.stat_net_output_bytes += n
+        if n < len(data):
+            self._start_backlog(data, n)
+            return True
+        self.reply = []
+        self.obuf_soft_since = 0
+        if self.flags & ClientFlag.CLOSE_AFTER_REPLY:
+            server.free_client(self)
+            return False
+        return True
+
+    def _start_backlog(self, data: bytes, n: int) -> None:
+        """The socket took n bytes of data: keep the rest, write on writable."""
+        server = self.server
+        self.reply = [memoryview(data)[n:]]
+        self.obuf_blocks = 1
+        self.obuf_bytes = len(data) - n
+        self.write_installed = True
+        server.el.add_writer(self.fd, self._on_writable)
+        server.clients_backlogged.add(self)
+        if server.client_evict_limit:
+            server.client_mem_dirty = True
+
+    def _write_backlog(self) -> bool:
+        """A slow reader: its socket was full last time.
+
+        The chunks queued since the last pass are joined once into one block
+        (so a byte is copied at most once more however long the client lags:
+        re-joining the whole backlog on every pass would be quadratic), the
+        output-buffer limits are checked on the exact total
+        (``obuf_bytes``), then blocks are sent until the socket is full again
+        or NET_MAX_WRITES_PER_EVENT bytes went out."""
+        server = self.server
+        reply = self.reply
+        k = self.obuf_blocks
+        if k > len(reply):              # the list was replaced under us
+            k = 0
+            self.obuf_bytes = 0
+        grew = len(reply) - k
+        if grew:
+            if grew == 1:
+                block = reply[k]
+            else:
+                block = b"".join(reply[k:])
+                del reply[k:]
+                reply.append(block)
+            self.obuf_bytes += len(block)
+            k += 1
+            if server.client_evict_limit:
+                server.client_mem_dirty = True
+        used = self.obuf_bytes
+        if used > server.obuf_check_min and output_limit_reached(self, used):
+            close_on_output_limit(self)
+            return False
+        sock = self.sock
+        cap = NET_MAX_WRITES_PER_EVENT if not server.edge_triggered else 1 << 62
+        sent = 0
+        i = 0
+        try:
+            while i < len(reply):
+                buf = reply[i]
+                n = sock.send(buf)
+                sent += n
+                if n < len(buf):
+                    reply[i] = memoryview(buf)[n:]
+                    break
+                i += 1
+                if sent >= cap:
+                    break
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:
+            server.log.verbose(f"Error writing to client: {exc.strerror}")
+            server.free_client(self)
+            return False
+        if i:
+            del reply[:i]
+        server.stat_net_output_bytes += sent
+        if reply:
+            self.obuf_blocks = k - i if k > i else 0
+            self.obuf_bytes = used - sent if used > sent else 0
+            return True
+        self.obuf_blocks = 0
+        self.obuf_bytes = 0
+        self.obuf_soft_since = 0
+        self.write_installed = False
+        server.el.remove_writer(self.fd)
+        server.clients_backlogged.discard(self)
+        if self.flags & ClientFlag.CLOSE_AFTER_REPLY:
+            server.free_client(self)
             return False
         return True
 
     def _on_writable(self, fd: int) -> None:
-        self.write_pending()
+        if self.reply:
+            self.write_pending()
+        elif self.write_installed:      # emptied by someone else
+            self.write_installed = False
+            self.obuf_blocks = self.obuf_bytes = 0
+            self.server.el.remove_writer(fd)
+            self.server.clients_backlogged.discard(self)
+
+    def output_bytes(self) -> int:
+        """Bytes of output queued (getClientOutputBufferMemoryUsage)."""
+        reply = self.reply
+        if not reply:
+            return 0
+        k = self.obuf_blocks if self.write_installed else 0
+        if k > len(reply):
+            k = 0
+        return (self.obuf_bytes if k else 0) + sum(map(len, reply[k:]))
 
     # -- the reply API ---------------------------------------------------------
     def add_reply(self, data: bytes) -> None:
@@ -407,6 +614,226 @@ class Client:
     def info_line(self) -> str:
         """One line of CLIENT LIST (catClientInfoString)."""
         return self.server.client_info_string(self)
+
+
+# --------------------------------------------------------------------------
+# Output buffer limits (checkClientOutputBufferLimits)
+# --------------------------------------------------------------------------
+_CLASS_SLAVE = ClientFlag.SLAVE
+_CLASS_MONITOR = ClientFlag.MONITOR
+_CLASS_PUBSUB = ClientFlag.PUBSUB
+NO_LIMIT = 1 << 62
+
+
+def output_limit_class(c: Client) -> str:
+    """getClientType for the limits: a master counts as normal, a monitor
+    as normal, a subscribed client as pubsub."""
+    flags = c.flags
+    if flags & _CLASS_SLAVE and not flags & _CLASS_MONITOR:
+        return "slave"
+    if flags & _CLASS_PUBSUB and not flags & ClientFlag.MASTER:
+        return "pubsub"
+    return "normal"
+
+
+def output_limit_reached(c: Client, used: int) -> bool:
+    """checkClientOutputBufferLimits: the hard limit at once, the soft limit
+    once it has been exceeded for more than soft-seconds (the first time it
+    is seen only starts the clock; dropping under it resets the clock)."""
+    if c.sock is None or c.flags & ClientFlag.CLOSE_ASAP:
+        return False
+    server = c.server
+    hard_lim, soft_lim, secs = server.config.client_output_buffer_limit[output_limit_class(c)]
+    hard = hard_lim and used >= hard_lim
+    soft = soft_lim and used >= soft_lim
+    if soft:
+        now = server.unixtime
+        if not c.obuf_soft_since:
+            c.obuf_soft_since = now
+            soft = False
+        elif now - c.obuf_soft_since <= secs:
+            soft = False
+    else:
+        c.obuf_soft_since = 0
+    return bool(hard or soft)
+
+
+def close_on_output_limit(c: Client) -> None:
+    """closeClientOnOutputBufferLimitReached: nothing more is written.
+    Redis schedules the close (freeClientAsync) because it checks while a
+    command adds replies; here the check runs in the write path (beforeSleep
+    or a writable event), never inside a command, so the client is freed at
+    once -- with Redis's log line."""
+    server = c.server
+    info = c.info_line()
+    c.flags |= ClientFlag.CLOSE_ASAP
+    server.log.warning(f"Client {info} scheduled to be closed ASAP for overcoming "
+                       f"of output buffer limits.")
+    server.free_client(c)
+
+
+def update_output_limit_threshold(server: Any, *_: Any) -> None:
+    """obuf_check_min: the smallest non-zero limit of any class.  Output at
+    or under it cannot reach a limit, so the write path checks nothing."""
+    lims = server.config.client_output_buffer_limit
+    vals = [v for lim in lims.values() for v in (lim[0], lim[1]) if v]
+    # ``>`` in the write path: a limit L is reached by used >= L.
+    server.obuf_check_min = min(vals) - 1 if vals else NO_LIMIT
+
+
+# --------------------------------------------------------------------------
+# Client eviction (maxmemory-clients; evictClients)
+# --------------------------------------------------------------------------
+CLIENT_MIN_EVICTION_LIMIT = 128 * 1024
+SUBSCRIPTION_MEM = 64       # per channel/pattern subscription (set entry)
+PEAK_SLOTS = 8              # CLIENTS_PEAK_MEM_USAGE_SLOTS
+
+
+def client_eviction_limit(server: Any) -> int:
+    """getClientEvictionLimit: bytes, or 0 when client eviction is off.
+    A negative maxmemory-clients is a percentage of maxmemory; a limit is
+    never under 128 KiB (so a bad setting cannot lock everyone out)."""
+    cfg = server.config
+    mc = cfg.maxmemory_clients
+    if mc < 0 and cfg.maxmemory > 0:
+        limit = int(cfg.maxmemory * (-mc) / 100)
+    elif mc > 0:
+        limit = mc
+    else:
+        return 0
+    return max(limit, CLIENT_MIN_EVICTION_LIMIT)
+
+
+def client_memory(c: Client) -> int:
+    """getClientMemoryUsage, estimated: a fixed per-client base (the Client,
+    its parser, socket and registrations: CLIENT_BASE_MEM, as CLIENT LIST's
+    tot-mem), the query buffer still held by the parser, the output queued,
+    the arguments of queued MULTI commands and a per-subscription overhead.
+    Reading the sizes costs O(1) per client plus O(chunks) of output queued
+    since the last write pass."""
+    mem = CLIENT_BASE_MEM + c.output_bytes()
+    parser = c.parser
+    if parser is not None:
+        mem += parser.pending_bytes()
+    if c.flags & ClientFlag.MULTI and c.mstate:
+        for entry in c.mstate:
+            argv = entry[1] if isinstance(entry, tuple) else getattr(entry, "argv", ())
+            mem += sum(map(len, argv))
+    subs = (len(c.pubsub_channels or ()) + len(c.pubsub_patterns or ())
+            + len(c.pubsub_shard_channels or ()))
+    return mem + subs * SUBSCRIPTION_MEM
+
+
+def evict_clients(server: Any) -> int:
+    """evictClients: while the memory of normal and pub/sub clients is at or
+    over the limit, free the biggest evictable client (not NO-EVICT, not a
+    replica or master).  Redis keeps clients in power-of-two memory buckets
+    updated after every command; here the sizes are read when asked (from
+    serverCron, and from beforeSleep after a client's buffers grew), and the
+    clients are sorted exactly.  Returns the number evicted."""
+    server.client_mem_dirty = False
+    limit = server.client_evict_limit
+    if not limit:
+        return 0
+    total = 0
+    candidates = []
+    skip = ClientFlag.MASTER | ClientFlag.FAKE
+    for c in server.clients.values():
+        flags = c.flags
+        if c.sock is None or flags & skip or (flags & _CLASS_SLAVE and not flags & _CLASS_MONITOR):
+            continue
+        mem = client_memory(c)
+        total += mem
+        if not flags & (ClientFlag.NO_EVICT | ClientFlag.CLOSE_ASAP):
+            candidates.append((mem, c.id, c))
+    if total < limit:
+        return 0
+    candidates.sort(reverse=True, key=lambda t: (t[0], t[1]))
+    evicted = 0
+    for mem, _, c in candidates:
+        if total < limit:
+            break
+        server.log.notice(f"Evicting client: {c.info_line()}")
+        server.free_client(c)
+        server.stat_evictedclients += 1
+        evicted += 1
+        total -= mem
+    if total >= limit:
+        server.log.warning("Over client maxmemory after evicting all evictable clients")
+    return evicted
+
+
+def recent_max_output_buffer(server: Any) -> int:
+    """INFO client_recent_max_output_buffer: the biggest output buffer seen
+    by serverCron in the last PEAK_SLOTS seconds, or now."""
+    now = max((c.obuf_bytes for c in server.clients_backlogged), default=0)
+    return max(now, max(server.clients_peak_out))
+
+
+def _clients_cron(server: Any) -> None:
+    """clientsCronTrackExpansiveClients (output side) and the periodic
+    client-eviction check.  Only backlogged clients can hold output at cron
+    time (everyone else was written in beforeSleep), so this costs
+    O(backlogged) unless maxmemory-clients is set."""
+    slot = server.unixtime % PEAK_SLOTS
+    peaks = server.clients_peak_out
+    if server.clients_peak_slot != slot:
+        # Zero the slots skipped since the last call, then the new one.
+        j = server.clients_peak_slot
+        while j != slot:
+            j = (j + 1) % PEAK_SLOTS
+            peaks[j] = 0
+        server.clients_peak_slot = slot
+    if server.clients_backlogged:
+        peak = max(c.obuf_bytes for c in server.clients_backlogged)
+        if peak > peaks[slot]:
+            peaks[slot] = peak
+    if server.client_evict_limit:
+        evict_clients(server)
+
+
+def install(server: Any) -> None:
+    """Attach output limits and client eviction to a server."""
+    server.clients_backlogged = set()
+    server.clients_peak_out = [0] * PEAK_SLOTS
+    server.clients_peak_slot = 0
+    server.client_mem_dirty = False
+    server.stat_evictedclients = 0
+    update_output_limit_threshold(server)
+
+    def evict_if_grown() -> None:
+        if server.client_mem_dirty:
+            evict_clients(server)
+
+    def update_evict_limit(*_: Any) -> None:
+        # The beforeSleep check exists only while client eviction is on.
+        server.client_evict_limit = client_eviction_limit(server)
+        hooks = server.before_sleep_hooks
+        if server.client_evict_limit:
+            server.client_mem_dirty = True     # check at the next beforeSleep
+            if evict_if_grown not in hooks:
+                hooks.append(evict_if_grown)
+        elif evict_if_grown in hooks:
+            hooks.remove(evict_if_grown)
+    update_evict_limit()
+    cfg = server.config
+    if hasattr(cfg, "add_listener"):
+        cfg.add_listener("client-output-buffer-limit",
+                         lambda *a: update_output_limit_threshold(server))
+        cfg.add_listener("maxmemory-clients", update_evict_limit)
+        cfg.add_listener("maxmemory", update_evict_limit)
+
+    def forget(c: Client) -> None:
+        server.clients_backlogged.discard(c)
+    server.client_free_hooks.append(forget)
+    server.cron_hooks.append(lambda: _clients_cron(server))
+
+    def reset() -> None:
+        server.stat_evictedclients = 0
+    hooks = getattr(server, "reset_stats_hooks", None)
+    if hooks is None:
+        hooks = server.reset_stats_hooks = []
+    hooks.append(reset)
 
 
 def reset_reply_skip(c: Client) -> None:

@@ -166,6 +166,10 @@ class Server:
         install_tls(self)
         from omakase.memory import install as install_memory
         install_memory(self)     # accounting, eviction (OOM guard), lazy free
+        from omakase.networking import install as install_client_limits
+        install_client_limits(self)  # output buffer limits, maxmemory-clients
+        from omakase.iothreads import install as install_io_threads
+        install_io_threads(self)     # io-threads (a no-op with io-threads 1)
         # Last: subsystems above may add commands, and +@all means all of them.
         self.acl = Acl(self)
 
@@ -743,7 +747,9 @@ class Server:
                     c.write_pending()
                 self.free_client(c)
         pending = self.clients_pending_write
-        if pending:
+        # io-threads > 1: iothreads.py writes them when enough are pending.
+        if pending and (self.io_threads is None
+                        or not self.io_threads.handle_pending_writes()):
             self.clients_pending_write = []
             for c in pending:
                 c.pending_write = False

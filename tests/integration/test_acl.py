@@ -19,7 +19,10 @@ def admin(server):
     for name in c.acl_users():
         if name not in (b"default", "default"):
             c.acl_deluser(name)
-    c.execute_command("ACL", "SETUSER", "default", "reset", "on", "nopass", "~*", "&*", "+@all")
+    # back to a fresh server's default user (without "reset", which would
+    # leave the sanitize-payload flag a fresh default user does not have)
+    c.execute_command("ACL", "SETUSER", "default", "on", "nopass", "resetchannels", "&*",
+                      "resetkeys", "~*", "clearselectors", "+@all")
     c.acl_log_reset()
     c.close()
 

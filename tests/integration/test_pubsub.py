@@ -157,6 +157,7 @@ def test_disconnect_unsubscribes(server, r):
 def test_info_and_client_list(server, r):
     c = RawClient(server.host, server.port)
     c.call("SUBSCRIBE", "i1", "i2")
+    c.read_reply()                      # one confirmation per channel
     c.call("PSUBSCRIBE", "p*")
     c.call("SSUBSCRIBE", "s1")
     # earlier tests' subscribers may still be closing on the server side

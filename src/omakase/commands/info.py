@@ -140,6 +140,11 @@ def _attr(server: Any, name: str, default: Any = 0) -> Any:
     return getattr(server, name, default)
 
 
+def _io_threads_active(server: Any) -> bool:
+    io = getattr(server, "io_threads", None)
+    return io is not None and io.active
+
+
 def _recent_max_output(server: Any) -> int:
     """client_recent_max_output_buffer's recent peak (networking.py)."""
     if not hasattr(server, "clients_peak_out"):
@@ -198,7 +203,7 @@ def _server_section(server: Any) -> list[str]:
         f"lru_clock:{server.lru_clock}",
         f"executable:{executable}",
         f"config_file:{os.path.abspath(server.config_file) if server.config_file else ''}",
-        f"io_threads_active:{int(bool(getattr(server, 'io_threads', None) and server.io_threads.active))}",
+        f"io_threads_active:{int(_io_threads_active(server))}",
     ]
     return lines
 
