@@ -58,7 +58,7 @@ from omakase.networking import ClientFlag
 from omakase.persistence import child as childproc
 
 CONFIG_BGSAVE_RETRY_DELAY = 5
-LOADING_LOG_SECONDS = 1.0     # a progress line this often while loading
+LOADING_LOG_SECONDS = 0.5     # a progress line this often while loading
 MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
                "to persist to disk. Commands that may modify the data set are disabled, because "
                "this instance is configured to report errors during writes if RDB snapshotting "
