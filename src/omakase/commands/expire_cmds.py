@@ -77,10 +77,14 @@ def parse_expire_flags(c: Any, argv: list[bytes], first: int = 3) -> int | None:
     return flags
 
 
-def check_already_expired(server: Any, when: int) -> bool:
+def check_already_expired(server: Any, when: int, basetime: int) -> bool:
     """checkAlreadyExpired: never delete while loading or on a replica; the
-    master's DEL will come."""
-    return when <= _now_ms() and not server.loading and not server.masterhost
+    master's DEL will come.  Relative expiries compare with the base time
+    they were computed from (Redis 7.2's commandTimeSnapshot; 7.0 reads the
+    clock again, a race Redis's speed hides and ours would not: PEXPIRE k 1
+    must set a TTL, not delete)."""
+    limit = basetime or _now_ms()       # basetime 0: EXPIREAT/PEXPIREAT
+    return when <= limit and not server.loading and not server.masterhost
 
 
 def expire_generic(c: Any, argv: list[bytes], basetime: int, unit: int) -> None:
@@ -123,7 +127,7 @@ def expire_generic(c: Any, argv: list[bytes], basetime: int, unit: int) -> None:
             return
 
     server = c.server
-    if check_already_expired(server, when):
+    if check_already_expired(server, when, basetime):
         lazy = bool(server.config.lazyfree_lazy_expire)
         db_delete(db, key, lazy)
         server.dirty += 1
