@@ -36,7 +36,8 @@ def config_args(config: dict) -> list[str]:
 class ServerProcess:
     """A server subprocess on a free port, in its own temporary dir."""
 
-    def __init__(self, kind: str = "omakase", **config) -> None:
+    def __init__(self, kind: str = "omakase", config_file: str | None = None,
+                 **config) -> None:
         self.kind = kind
         self.port = config.pop("port", None) or free_port()
         self.host = "127.0.0.1"
@@ -61,7 +62,9 @@ class ServerProcess:
             cmd = [sys.executable, "-m", "omakase"]
         else:
             cmd = [shutil.which("redis-server") or "/usr/bin/redis-server"]
-        self.argv = cmd + ["--port", str(self.port)] + config_args(base)
+        # a config file first (CONFIG REWRITE needs one), then the overrides
+        self.argv = (cmd + ([config_file] if config_file else []) + ["--port", str(self.port)]
+                     + config_args(base))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
         if io_threads:

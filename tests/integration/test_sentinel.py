@@ -65,13 +65,19 @@ class SentinelProcess:
 
 
 @pytest.fixture
-def cluster():
+def cluster(tmp_path):
     cfg = dict(repl_diskless_sync_delay=0, repl_ping_replica_period=1)
     master = ServerProcess("omakase", **cfg)
+    confs = []
+    for i in range(2):        # Sentinel persists its changes with CONFIG REWRITE
+        conf = tmp_path / f"replica{i}.conf"
+        conf.write_text(f"replicaof 127.0.0.1 {master.port}\n")
+        confs.append(str(conf))
     with ThreadPoolExecutor(2) as ex:
         replicas = list(ex.map(
-            lambda _: ServerProcess("omakase", replicaof=["127.0.0.1", master.port], **cfg),
-            range(2)))
+            lambda conf: ServerProcess("omakase", config_file=conf, **cfg), confs))
+    for rep, conf in zip(replicas, confs):
+        rep.conf_path = conf
     sentinels: list[SentinelProcess] = []
     try:
         for rep in replicas:
@@ -123,3 +129,7 @@ def test_sentinel_failover(cluster):
     # The other replica continued from its old history (PSYNC2 via replid2).
     assert pc.info("replication")["master_replid2"] != "0" * 40
     assert pc.info("stats")["sync_partial_ok"] >= 1
+    # Sentinel made the change permanent with CONFIG REWRITE on both.
+    _wait(lambda: "replicaof" not in open(promoted.conf_path).read(), 10, 0.2)
+    _wait(lambda: f"replicaof 127.0.0.1 {promoted.port}" in open(other.conf_path).read(),
+          10, 0.2)
