@@ -28,12 +28,11 @@ import re
 import shutil
 import socket
 import tempfile
-import time
 
 import pytest
 import redis
 
-from helpers import ServerProcess, redis_server_available
+from helpers import ServerProcess, redis_server_available, wait_value
 
 pytestmark = [pytest.mark.differential,
               pytest.mark.skipif(not redis_server_available(),
@@ -41,17 +40,7 @@ pytestmark = [pytest.mark.differential,
 
 
 def _wait(pred, timeout=10.0, step=0.02):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (redis.ConnectionError, redis.ResponseError) as exc:
-            last = exc
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting: {last!r}")
+    return wait_value(pred, timeout, step)
 
 
 def link_up(c: redis.Redis) -> bool:

@@ -18,21 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from helpers import ServerProcess
+from helpers import ServerProcess, wait_value
 
 
 def _wait(pred, timeout=10.0, step=0.02):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (redis.ConnectionError, redis.ResponseError) as exc:
-            last = exc
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting: {last!r}")
+    return wait_value(pred, timeout, step)
 
 
 def start_many(*configs: dict) -> list[ServerProcess]:
