@@ -46,6 +46,9 @@ class _EpollBackend:
     def __init__(self, edge_triggered: bool = False) -> None:
         self._ep = select.epoll()
         self._et = select.EPOLLET if edge_triggered else 0
+        # (fd, raw event bits), timeout in seconds (-1: block): the C method
+        # itself, so a loop pass makes no Python call to poll.
+        self.poll = self._ep.poll
 
     def _bits(self, mask: int) -> int:
         bits = self._et
@@ -71,11 +74,6 @@ class _EpollBackend:
     # readable and writable so the handler discovers the error itself.
     read_bits = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
     write_bits = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
-
-    def poll(self, timeout: float) -> list[tuple[int, int]]:
-        """(fd, raw event bits); process_events tests them against
-        read_bits/write_bits, so no Python work is done per event here."""
-        return self._ep.poll(timeout)
 
     def close(self) -> None:
         self._ep.close()
@@ -178,6 +176,9 @@ class EventLoop:
 
     def __init__(self, backend: str = "epoll", edge_triggered: bool = False) -> None:
         self.backend = make_backend(backend, edge_triggered)
+        self.poll = self.backend.poll
+        self.read_bits = self.backend.read_bits
+        self.write_bits = self.backend.write_bits
         self.readers: dict[int, Handler] = {}
         self.writers: dict[int, Handler] = {}
         self.masks: dict[int, int] = {}
@@ -288,19 +289,21 @@ class EventLoop:
         if dont_wait:
             timeout = 0.0
         elif self._timers:
-            timeout = max(0.0, self._timers[0].when - time.monotonic())
+            timeout = self._timers[0].when - time.monotonic()
+            if timeout < 0.0:
+                timeout = 0.0
         else:
             timeout = -1
         try:
-            ready = self.backend.poll(timeout)
+            ready = self.poll(timeout)
         except InterruptedError:
             ready = []
         if self.after_sleep is not None:
             self.after_sleep()
         readers = self.readers
         writers = self.writers
-        rbits = self.backend.read_bits
-        wbits = self.backend.write_bits
+        rbits = self.read_bits
+        wbits = self.write_bits
         if self.barrier:
             for fd, ev in ready:
                 if ev & wbits:
@@ -323,7 +326,7 @@ class EventLoop:
                     h = writers.get(fd)
                     if h is not None:
                         h(fd)
-        if timers and self._timers:
+        if timers and self._timers and self._timers[0].when <= time.monotonic():
             self._process_timers()
 
     def run(self) -> None:

@@ -219,6 +219,8 @@ class LazyFree:
         if value.__class__ is bytes or free_effort(value) <= LAZYFREE_THRESHOLD:
             return False
         self.submitted += 1
+        if not self.deferred:
+            self.server.before_sleep_once.append(self.flush_deferred)
         self.deferred.append((value,))
         return True
 
@@ -226,6 +228,8 @@ class LazyFree:
         """emptyDbAsync: the flushed db's tables go to the worker."""
         n = keys.used
         self.submitted += n
+        if not self.deferred:
+            self.server.before_sleep_once.append(self.flush_deferred)
         self.deferred.append((keys, expires, n))
 
     def flush_deferred(self) -> None:
@@ -292,10 +296,6 @@ def install(server: Any) -> None:
     server.lazyfree_hook = lf.free_object_async
     server.lazyfree_tables_hook = lf.free_tables_async
 
-    def before_sleep() -> None:
-        if lf.deferred:
-            lf.flush_deferred()
-    server.before_sleep_hooks.append(before_sleep)
     # read by Db.set_key/overwrite on every write: a plain attribute
     cfg = server.config
     server.lazyfree_server_del = bool(cfg.lazyfree_lazy_server_del)

@@ -1661,10 +1661,22 @@ class Replication:
             self.log.notice(f"Replication backlog freed after {cfg.repl_backlog_ttl} seconds "
                             f"without connected replicas.")
 
+    def request_ack(self) -> None:
+        """Ask the replicas for their offsets before the next sleep (WAIT)."""
+        if not self.get_ack:
+            self.get_ack = True
+            self.server.before_sleep_once.append(self.before_sleep)
+
     def before_sleep(self) -> None:
-        if self.get_ack and self.failover_state == NO_FAILOVER:
+        """A one-shot beforeSleep step, armed by request_ack: during a
+        FAILOVER the GETACK waits, so the step re-arms itself."""
+        if not self.get_ack:
+            return
+        if self.failover_state == NO_FAILOVER:
             self.get_ack = False
             self.feed_command([b"REPLCONF", b"GETACK", b"*"])
+        else:
+            self.server.before_sleep_once.append(self.before_sleep)
 
     # ------------------------------------------------------------------
     # WAIT, min-replicas
@@ -1858,7 +1870,6 @@ def install(server: Any) -> None:
     server.stat_sync_partial_ok = 0
     server.stat_sync_partial_err = 0
     server.cron_hooks.append(repl.cron)
-    server.before_sleep_hooks.append(repl.before_sleep)
     server.client_free_hooks.append(repl.on_client_free)
     server.rdb_done_hooks.append(repl.on_rdb_done)
     from omakase.commands.debug import DEBUG_SUBCOMMANDS

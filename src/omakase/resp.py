@@ -27,10 +27,10 @@ keeps a chunk when that cannot matter:
 * the chunk contains no ``\\n+``/``\\n=`` (types hiredis returns as bytes); any
   other non-bulk element shows up as a non-``bytes`` element and is caught;
 * it keeps the chunks fed since the last known request boundary, and the
-  requests it yielded since then.  When hiredis wants more bytes, either the
-  data ends with the canonical encoding of the last request (a boundary: one
-  C call per read, the common request/response case, and the retained chunks
-  are dropped), or a request is in flight: the consumed bytes are measured by
+  requests it yielded since then, only while a request is in flight.  When
+  hiredis wants more bytes, either the data ends with the canonical encoding
+  of the last request (a boundary: one C call per read, the common
+  request/response case, and nothing is kept), or a request is in flight: the consumed bytes are measured by
   the canonical encodings of the yielded requests, the retained data is cut
   down to the partial request, and the exact engine checks that partial
   request's headers at once (so ``$3000000000`` is refused immediately, as
@@ -51,6 +51,25 @@ The exact engine hands back to the fast one as soon as its buffer is empty.
 Clients that must authenticate first always use the exact engine (the
 unauthenticated limits are checked there).
 
+Batches
+-------
+The fast engine parses a whole read in ``feed``: every complete request goes
+to ``ready`` (a list the client takes in one piece), so a read of sixteen
+pipelined requests costs one Python call here, not sixteen.  The checks are
+per read too: three C scans for the unsafe bytes, one ``join`` over all the
+arguments (it raises unless every one is a bulk string), one boundary test.
+A read that ends at a request boundary -- the common case -- keeps nothing.
+Requests a client has not taken yet (it blocked, or CLIENT PAUSE parked it)
+stay in ``ready``; later reads then go to the exact engine, whose buffer the
+query-buffer limit sees, and are parsed behind them.  Whole inline requests
+without quotes (``PING\r\n``) are split in one pass as well.
+
+Measured with valgrind on this machine's CPython: ``b"x" in data`` costs
+about 1,300 instructions more than ``data.find(b"x")`` (``bytes.__contains__``
+first tries the argument as an integer and formats a TypeError), and a regex
+alternation scans about 4 ns a byte against a literal prefix's 0.5, so the
+scans here are ``find`` calls and one literal-prefix regex.
+
 Reply encoders
 --------------
 Small functions that turn Python values into RESP bytes.  Only the reply layer
@@ -58,11 +77,14 @@ Small functions that turn Python values into RESP bytes.  Only the reply layer
 """
 from __future__ import annotations
 
+import itertools
 import re
 
 import hiredis
 
 _pack = hiredis.pack_command
+_join = b"".join
+_chain = itertools.chain.from_iterable
 
 from omakase.util import parse_ll
 
@@ -80,6 +102,10 @@ _BIG_MBULK = re.compile(rb"\*[0-9]{7}")
 
 class ProtocolError(Exception):
     """A malformed request; ``str(err)`` is Redis's message (without ERR)."""
+
+
+class _NotBulk(Exception):
+    """hiredis returned something other than an array of bulk strings."""
 
 
 # --------------------------------------------------------------------------
@@ -168,7 +194,7 @@ class RequestParser:
 
     __slots__ = ("reader", "fast", "retained", "retained_len",
                  "buf", "pos", "argv", "mbulk_left", "bulklen", "skip",
-                 "max_bulk_len", "auth_limits", "since")
+                 "max_bulk_len", "auth_limits", "since", "ready")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
         self.reader = hiredis.Reader()
@@ -186,24 +212,69 @@ class RequestParser:
         # and only the exact engine checks them.
         self.auth_limits = False
         # requests the fast engine yielded since the last known boundary
+        # (kept only while a request is in flight across reads)
         self.since: list[list[bytes]] = []
+        # requests parsed and not yet taken (see "Batches" above)
+        self.ready: list[list[bytes]] = []
 
     # -- feeding --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self.fast:
-            if (self.auth_limits or (not self.retained and data[0] != 42)
-                    or b"\n+" in data or b"\n=" in data or data[0] in (43, 61)
-                    or _BIG_MBULK.search(data) is not None
-                    or (self.retained
-                        and _BIG_MBULK.search(self.retained[-1][-8:] + data[:8]) is not None)):
+        """Take the bytes of one read.  The fast engine parses every whole
+        request in them at once into ``ready``; the exact engine keeps them
+        and parses on ``next()``."""
+        if not self.fast:
+            self.buf += data
+            return
+        retained = self.retained
+        first = data[0]
+        if first != 42:
+            if (not retained and not self.ready and not self.auth_limits
+                    and data[-1] == 10 and len(data) <= PROTO_INLINE_MAX_SIZE
+                    and data.find(b"*") < 0 and data.find(b'"') < 0 and data.find(b"'") < 0):
+                # Whole inline requests without quotes (PING\r\n...): split.
+                ready = self.ready
+                for line in data.split(b"\n")[:-1]:
+                    ready.append(line.split())
+                return
+            if not retained or first == 43 or first == 61:
                 self._to_exact()
                 self.buf += data
                 return
-            self.reader.feed(data)
-            self.retained.append(data)
-            self.retained_len += len(data)
-        else:
+        if (self.auth_limits or self.ready
+                or data.find(b"\n+") >= 0 or data.find(b"\n=") >= 0
+                or _BIG_MBULK.search(data) is not None
+                or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None)):
+            self._to_exact()
             self.buf += data
+            return
+        reader = self.reader
+        reader.feed(data)
+        ready = self.ready
+        gets = reader.gets
+        try:
+            req = gets()
+            while req is not False:
+                if req.__class__ is not list:
+                    raise _NotBulk
+                ready.append(req)
+                req = gets()
+            # Every argument must be a bulk string: one C pass over them all
+            # (join raises TypeError on an int, a nested array, a null...).
+            _join(_chain(ready))
+        except (hiredis.ProtocolError, _NotBulk, TypeError):
+            # Re-parse exactly from the last boundary: this read's requests
+            # (all still in ready) come again from the exact engine.
+            del ready[:]
+            retained.append(data)
+            self._to_exact()
+            return
+        if (not retained and ready and not reader.has_data()
+                and data.endswith(_pack(tuple(ready[-1])))):
+            return          # at a boundary: the common case, nothing to keep
+        # A request was (or is) in flight across reads.
+        retained.append(data)
+        self.since += ready
+        self._settle()
 
     def pending_bytes(self) -> int:
         """Bytes received but not yet consumed (for query-buffer limits)."""
@@ -231,11 +302,9 @@ class RequestParser:
         self.pos = 0
 
     def _settle(self) -> None:
-        """hiredis wants more bytes: find out where we stand.
+        """A request is in flight across reads: find out where we stand.
 
-        At a request boundary (the data ends with the canonical encoding of
-        the last request yielded) everything retained is dropped.  Otherwise a
-        request is in flight: the bytes yielded so far are measured by their
+        The bytes yielded since the last boundary are measured by their
         canonical encodings, the retained data is trimmed to the partial
         request, and that partial request's headers are checked by the exact
         engine, so a bad or oversized length is refused now, as Redis does,
@@ -243,18 +312,18 @@ class RequestParser:
         re-joining goes to the exact engine, which appends in place."""
         since = self.since
         retained = self.retained
-        if (since and not self.reader.has_data()
-                and retained[-1].endswith(_pack(tuple(since[-1])))):
-            self.retained = []
-            self.retained_len = 0
-            self.since = []
-            return
         data = retained[0] if len(retained) == 1 else b"".join(retained)
         consumed = 0
         for req in since:
             consumed += len(_pack(tuple(req)))
+        if consumed == len(data) and not self.reader.has_data():
+            self.retained = []      # the request in flight ended this read
+            self.retained_len = 0
+            self.since = []
+            return
         if consumed >= len(data) or data[consumed] != 42:
-            # Not canonical (e.g. "$03"): re-parse exactly from the boundary.
+            # Not canonical (e.g. "$03"): re-parse exactly from the boundary
+            # (the exact engine skips what was yielded, ready or taken).
             self._to_exact()
             return
         rest = data[consumed:] if consumed else data
@@ -283,27 +352,11 @@ class RequestParser:
     def next(self) -> list[bytes] | None:
         """The next complete argv, [] for an empty request, None if more bytes
         are needed.  Raises ProtocolError."""
+        ready = self.ready
+        if ready:
+            return ready.pop(0)
         if self.fast:
-            try:
-                req = self.reader.gets()
-            except hiredis.ProtocolError:
-                self._to_exact()
-                return self._next_exact()
-            if req is False:
-                if self.retained:
-                    self._settle()
-                    if not self.fast:
-                        return self._next_exact()
-                return None
-            if req.__class__ is list:
-                for a in req:
-                    if a.__class__ is not bytes:
-                        break
-                else:
-                    self.since.append(req)
-                    return req
-            self._to_exact()
-            return self._next_exact()
+            return None
         return self._next_exact()
 
     def _next_exact(self) -> list[bytes] | None:

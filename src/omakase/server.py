@@ -110,6 +110,7 @@ class Server:
             self.commands.rename(old, new)
         # The command table's exact-spelling dict, read first on every request.
         self.dispatch = self.commands._dispatch
+        self.plain_commands: dict[bytes, Command] = {}   # see process_command
         self.dbs = [Db(i, self) for i in range(config.databases)]
         self.edge_triggered = bool(getattr(config, "event_loop_edge_triggered", False))
         self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"), self.edge_triggered)
@@ -131,6 +132,10 @@ class Server:
         self.propagation_targets: list[Callable[[list[tuple[int, list[bytes]]]], None]] = []
         self.cron_hooks: list[Callable[[], None]] = []
         self.before_sleep_hooks: list[Callable[[], None]] = []
+        # One-shot beforeSleep steps: a subsystem with work for the next
+        # pass appends one (lazy free's hand-over, replication's GETACK), so
+        # a pass with nothing to do calls nothing.
+        self.before_sleep_once: list[Callable[[], None]] = []
         # The AOF flush (persistence.aof): runs after every other hook and
         # before any reply is written (appendfsync always: fsync, then reply).
         self.aof_flush_hook: Callable[[], None] | None = None
@@ -207,7 +212,6 @@ class Server:
     # ------------------------------------------------------------------
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT (resetServerStats)."""
-        self.stat_numcommands = 0
         self.stat_expiredkeys = 0
         self.stat_expired_stale_perc = 0.0
         self.stat_expired_time_cap_reached_count = 0
@@ -418,24 +422,39 @@ class Server:
     # The command path
     # ------------------------------------------------------------------
     def process_command(self, c: Client, argv: list[bytes]) -> None:
-        cmd = self.dispatch.get(argv[0])
+        """processCommand: every check, in Redis's order.
+
+        The common case skips it: ``Client.process_input`` sends a request
+        straight to ``call()`` when its command is in ``plain_commands`` (the
+        spellings clients sent of commands without subcommands that are not
+        protected; filled here while no server guard is active, and emptied
+        by ``refresh_guards`` when one becomes active: OOM, loading, replica,
+        pause, monitors), the arity fits and the client has none of the
+        states that need checking (``CHECKED_CLIENT_FLAGS``: not
+        authenticated, MULTI, ACL-restricted, pub/sub, NO-TOUCH).  Every
+        check below would pass for such a request."""
+        name = argv[0]
+        cmd = self.dispatch.get(name)
         if cmd is None or cmd.subcommands is not None:
             cmd = self.commands.lookup(argv)
         if cmd is None:
-            base = self.commands.lookup_base(argv[0])
+            base = self.commands.lookup_base(name)
             if base is not None and base.subcommands is not None:
-                err = replies.unknown_subcommand(argv[1], argv[0].decode("utf-8", "replace"))
+                err = replies.unknown_subcommand(argv[1], name.decode("utf-8", "replace"))
             else:
-                err = replies.unknown_command(argv[0], argv[1:])
+                err = replies.unknown_command(name, argv[1:])
             self.reject_command(c, err)
             return
+        if (cmd.parent is None and cmd.subcommands is None and not cmd.is_protected
+                and not self._guards_active and len(self.plain_commands) < 4096):
+            self.plain_commands[name] = cmd
         arity = cmd.arity
         if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
             self.reject_command(c, replies.wrong_arity(cmd.fullname), cmd)
             return
         if cmd.is_protected and not self._protected_allowed(c, cmd):
             return
-        if not c.authenticated and not cmd.flags & CmdFlag.NO_AUTH:
+        if not c.auth_ok and not cmd.flags & CmdFlag.NO_AUTH:
             self.reject_command(c, replies.NOAUTH, cmd)
             return
         flags = c.flags
@@ -449,7 +468,16 @@ class Server:
             # a pause or OOM apply to the commands of a transaction too).
             self.queue_multi_command(c, cmd, argv)
             return
-        self.call(c, cmd, argv)
+        if flags & _NO_TOUCH:
+            # lookupKey's "current client is NO-TOUCH": for the whole command,
+            # including what it runs (EXEC, scripts).
+            self.no_touch = True
+            try:
+                self.call(c, cmd, argv)
+            finally:
+                self.no_touch = False
+        else:
+            self.call(c, cmd, argv)
         if self.ready_keys and self.ready_keys_handler is not None:
             self.ready_keys_handler()
 
@@ -505,6 +533,10 @@ class Server:
     def refresh_guards(self) -> None:
         self._guards_active = bool(self.loading or self.config.maxmemory or self.masterhost
                                    or self.guard_hooks)
+        if self._guards_active:
+            # Every request takes the full path now (see process_command);
+            # cleared in place, so a batch already running sees it too.
+            self.plain_commands.clear()
 
     def _server_guards(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         flags = cmd.flags
@@ -539,14 +571,17 @@ class Server:
         """call(): run a command, time it, count it, propagate its effects.
 
         This is the hottest function of the server (it wraps every command),
-        so it reads each attribute once and keeps the uncommon work (slowlog,
-        propagation, error accounting) behind one comparison each."""
+        so it reads each attribute once and keeps the uncommon work behind
+        one comparison each: the latency histogram takes the duration in one
+        list append (``cmd.latency_samples``, folded by ``commands.latency``);
+        slowlog, latency monitor and MONITOR feed run only past
+        ``after_call_us`` (``commands.slowlog``); propagation only when the
+        dataset changed and someone listens."""
         dirty = self.dirty
         errors = self.stat_total_error_replies
         c.argv = argv
         c.cmd = cmd
         self.in_call += 1
-        self.no_touch = c.flags & _NO_TOUCH != 0
         start = _now_ns()
         try:
             cmd.proc(c, argv)
@@ -556,12 +591,13 @@ class Server:
         self.in_call -= 1
         cmd.calls += 1
         cmd.usec += duration
-        self.stat_numcommands += 1
         c.lastcmd = cmd
-        if self.stat_total_error_replies > errors:
+        if self.stat_total_error_replies != errors:
             cmd.failed_calls += 1
-        if duration >= self.slowlog_threshold_us >= 0 and self.slowlog_hook is not None:
-            self.slowlog_hook(c, argv, duration)
+        if self.latency_tracking:
+            cmd.latency_samples.append(duration)
+        if duration >= self.after_call_us:
+            self.after_call_hook(c, cmd, argv, duration)
         if self.dirty != dirty and self.propagation_targets:
             if c.rewritten_argv is not None:
                 argv = c.rewritten_argv
@@ -571,6 +607,11 @@ class Server:
             c.rewritten_argv = None
         if self.pending_propagate and self.in_call == 0:
             self.flush_propagation()
+
+    @property
+    def stat_numcommands(self) -> int:
+        """total_commands_processed: every call() counts its command."""
+        return sum(cmd.calls for cmd in self.commands.all_commands())
 
     def _internal_error(self, c: Client, cmd: Command, exc: Exception) -> None:
         self.log.warning(f"Internal error in '{cmd.fullname}': {exc!r}\n"
@@ -734,6 +775,11 @@ class Server:
         if (self.expire_cycle_state.fast_wanted and self.config.active_expire_enabled
                 and not self.masterhost):
             active_expire_cycle(self, FAST_CYCLE)
+        if self.before_sleep_once:
+            once = self.before_sleep_once
+            self.before_sleep_once = []
+            for step in once:
+                step()
         if self.before_sleep_hooks:
             for hook in self.before_sleep_hooks:
                 hook()
@@ -763,8 +809,10 @@ class Server:
     def _register_config_listeners(self) -> None:
         self.guard_hooks: list[Callable] = []
         self.oom_guard: Callable | None = None     # evict.oom_guard
-        self.slowlog_hook: Callable | None = None
-        self.slowlog_threshold_us = -1
+        # commands.slowlog sets these (see call()).
+        self.latency_tracking = False
+        self.after_call_us = 1 << 62
+        self.after_call_hook: Callable | None = None
         self.child_pid = 0
         self._guards_active = False
         cfg = self.config

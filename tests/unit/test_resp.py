@@ -166,3 +166,32 @@ def test_huge_multibulk_counts_cost_nothing(chunks):
             break
     del p
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_non_canonical_length_mid_request_is_refused_after_what_came_before():
+    """hiredis accepts "$04"; Redis (string2ll) does not.  The canonical
+    measure overshoots, the exact engine re-parses from the boundary, and
+    the requests before it are still run once, in order."""
+    p = RequestParser()
+    p.feed(mbulk(b"PING") + b"*2\r\n$04\r\nECHO\r\n")
+    assert p.next() == [b"PING"]
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        p.next()
+
+
+def test_whole_inline_requests_are_split_in_one_pass():
+    p = RequestParser()
+    p.feed(b"PING\r\nSET  k\tv\r\n\r\nGET k\n")
+    assert drain(p) == [[b"PING"], [b"SET", b"k", b"v"], [], [b"GET", b"k"]]
+    assert p.fast
+
+
+def test_requests_arriving_while_some_wait_keep_their_order():
+    """A blocked client does not take its requests; later reads queue behind
+    them (and go through the exact engine, where the query limit sees them)."""
+    p = RequestParser()
+    p.feed(mbulk(b"BLPOP", b"k", b"0") + mbulk(b"PING"))
+    assert p.next() == [b"BLPOP", b"k", b"0"]
+    p.feed(mbulk(b"ECHO", b"a") + b"PING\r\n")
+    assert p.pending_bytes() > 0
+    assert drain(p) == [[b"PING"], [b"ECHO", b"a"], [b"PING"]]

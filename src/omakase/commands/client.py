@@ -27,9 +27,10 @@ CLIENT LIST lines
     redir resp
 
 DIVERGENCE: the buffer fields describe omakase's buffers, which are not
-Redis's: ``qbuf`` is what the request parser still holds (with the fast
-parser that includes the chunk being executed, so a plain ``CLIENT LIST``
-shows ``qbuf=26`` as in Redis); ``qbuf-free`` is 0 (no spare capacity is
+Redis's: ``qbuf`` is what the request parser still holds, plus, for the
+client running the command, that request's encoded size (Redis trims the
+query buffer after running it, so a plain ``CLIENT LIST`` shows ``qbuf=26``
+as in Redis); ``qbuf-free`` is 0 (no spare capacity is
 kept); ``rbs``/``rbp`` report the bytes queued for output (there is no
 fixed reply buffer); ``oll`` is the number of queued reply chunks and
 ``omem`` their size; ``tot-mem`` adds a fixed per-client estimate
@@ -69,6 +70,8 @@ from __future__ import annotations
 
 import time
 from typing import Any
+
+import hiredis
 
 from omakase import replies
 from omakase.commands.registry import CmdFlag, command
@@ -200,6 +203,9 @@ def client_info_string(server: Any, c: Client, caller: Client | None = None) -> 
     argv_mem = 0
     if executing and c.argv:
         argv_mem = sum(len(a) for a in c.argv)
+        # Redis trims the query buffer only after running what it parsed:
+        # the request being executed still counts.
+        qbuf += len(hiredis.pack_command(tuple(c.argv)))
     multi = -1
     multi_mem = 0
     if c.flags & ClientFlag.MULTI:
@@ -313,6 +319,7 @@ class _PauseHooks:
                                                                | CmdFlag.MAY_REPLICATE):
             return None
         c.paused_cmd = argv
+        c.flags |= ClientFlag.PAUSED
         server.paused_clients.append(c)
         return False
 
@@ -341,6 +348,7 @@ class _PauseHooks:
                 c = server.paused_clients.pop(0)
                 argv = c.paused_cmd
                 c.paused_cmd = None
+                c.flags &= ~ClientFlag.PAUSED
                 if argv is None or c.closing or c.id not in server.clients:
                     continue
                 server.process_command(c, argv)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
+from collections import Counter
 from typing import Any
 
 from omakase.commands.registry import command
@@ -99,12 +100,33 @@ class TimeSeries:
 
 
 class Latency:
-    __slots__ = ("server", "events", "histograms")
+    __slots__ = ("server", "events", "_histograms")
 
     def __init__(self, server: Any) -> None:
         self.server = server
         self.events: dict[bytes, TimeSeries] = {}
-        self.histograms: dict[Any, dict[int, int]] = {}   # cmd -> {µs: count}
+        self._histograms: dict[Any, Counter] = {}   # cmd -> {µs: count}
+
+    @property
+    def histograms(self) -> dict[Any, Counter]:
+        """cmd -> {µs: count}, with every pending sample folded in."""
+        self.fold_samples()
+        return self._histograms
+
+    def fold_samples(self) -> None:
+        """Move the durations call() appended to ``cmd.latency_samples``
+        into the per-command histograms (one C-level count per command).
+        Runs when the histograms are read and from serverCron, so the
+        pending lists stay short."""
+        hists = self._histograms
+        for cmd in self.server.commands.all_commands():
+            samples = cmd.latency_samples
+            if samples:
+                cmd.latency_samples = []
+                h = hists.get(cmd)
+                if h is None:
+                    h = hists[cmd] = Counter()
+                h.update(samples)
 
     def add_sample(self, event: bytes, ms: int) -> None:
         """latencyAddSample."""
@@ -129,11 +151,14 @@ class Latency:
             self.add_sample(event, ms)
 
     def reset_histograms(self) -> None:
-        self.histograms.clear()
+        self._histograms.clear()
+        for cmd in self.server.commands.all_commands():
+            cmd.latency_samples = []
 
 
 def install(server: Any) -> None:
     server.latency = Latency(server)
+    server.cron_hooks.append(server.latency.fold_samples)
 
 
 def hdr_equivalent_range_ns(us: int) -> tuple[int, int]:

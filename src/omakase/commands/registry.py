@@ -129,13 +129,16 @@ class Command:
                  "key_specs", "spec", "proc", "getkeys_proc", "subcommands",
                  "parent", "id", "calls", "usec", "rejected_calls",
                  "failed_calls", "is_write", "is_denyoom", "is_readonly",
-                 "is_protected")
+                 "is_protected", "latency_samples", "min_argc", "max_argc")
 
     def __init__(self, name: str, spec: dict, proc: Handler | None,
                  parent: "Command | None" = None) -> None:
         self.name = name
         self.fullname = f"{parent.name}|{name}" if parent else name
         self.arity: int = spec["arity"]
+        # The arity as a range, for the request path's one-comparison check.
+        self.min_argc = abs(self.arity)
+        self.max_argc = self.arity if self.arity > 0 else 1 << 62
         flags = CmdFlag(0)
         for f in spec.get("command_flags", ()):
             flags |= CmdFlag[f]
@@ -158,6 +161,8 @@ class Command:
         self.usec = 0
         self.rejected_calls = 0
         self.failed_calls = 0
+        # call() durations (µs) not yet folded into the latency histogram
+        self.latency_samples: list[int] = []
         self.is_write = bool(flags & CmdFlag.WRITE)
         self.is_denyoom = bool(flags & CmdFlag.DENYOOM)
         self.is_readonly = bool(flags & CmdFlag.READONLY)
@@ -167,6 +172,7 @@ class Command:
 
     def reset_stats(self) -> None:
         self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
+        self.latency_samples = []
         if self.subcommands:
             for sub in self.subcommands.values():
                 sub.reset_stats()

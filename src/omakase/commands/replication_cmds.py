@@ -128,7 +128,7 @@ def wait_command(c: Any, argv: list[bytes]) -> None:
         cl.add_reply_int(repl.replicas_acked(info[1] if info else offset))
 
     block_for_keys(c, [], deadline, lambda *a: False, on_timeout, BLOCKED_WAIT)
-    repl.get_ack = True
+    repl.request_ack()
 
 
 @command("failover")

@@ -398,7 +398,7 @@ class _Worker:
 # The AOF state of one server
 # ---------------------------------------------------------------------------
 class Aof:
-    __slots__ = ("server", "state", "fd", "buf", "selected_db", "manifest",
+    __slots__ = ("server", "_state", "fd", "buf", "selected_db", "manifest",
                  "current_size", "last_incr_size", "rewrite_base_size",
                  "fsync_offset", "last_fsync", "flush_postponed_start",
                  "delayed_fsync", "last_write_errno", "last_write_error_log",
@@ -603,6 +603,22 @@ class Aof:
             return ("MISCONF Errors writing to the AOF file: "
                     + os.strerror(self.last_write_errno or errno.EIO))
         return None
+
+    @property
+    def state(self) -> int:
+        return self._state
+
+    @state.setter
+    def state(self, value: int) -> None:
+        # beforeSleep calls the flush hook only while the AOF is not off, so
+        # a server without AOF pays nothing per event-loop pass.
+        self._state = value
+        server = self.server
+        if value == AOF_OFF:
+            server.aof_flush_hook = None
+            server.el.barrier = False
+        else:
+            server.aof_flush_hook = self.before_sleep
 
     def before_sleep(self) -> None:
         server = self.server
@@ -1579,7 +1595,7 @@ def install(server: Any) -> None:
     DEBUG_SUBCOMMANDS[b"loadaof"] = debug_loadaof
 
     aof.set_feeding(aof.state != AOF_OFF)
-    server.aof_flush_hook = aof.before_sleep
+    aof.state = aof.state           # installs server.aof_flush_hook if on
     server.cron_hooks.append(aof.cron)
 
     def shutdown(flags: set[str]) -> bool:
