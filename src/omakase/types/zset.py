@@ -12,8 +12,11 @@ A zset value is a ``ZSetValue`` (``__slots__``: ``ptr``, ``lru``) whose
   and the others are ``d2string`` text (``zset_score_entry``).  The blob is
   byte-identical to Redis's (checked against DUMP), so RDB can write
   ZSET_LISTPACK as is (``value.ptr.to_bytes()``).
-* ``skiplist``: an ``encodings.skiplist.ZSet`` (Redis's skiplist + dict; the
-  dict maps member -> skiplist node).
+* ``skiplist``: an ``encodings.skiplist.ZSet``: a dict member -> score, as
+  Redis's, plus the (score, member) order.  DIVERGENCE: that order is kept
+  in sorted buckets, not in a skiplist (measured cost; see the module
+  docstring of ``encodings.skiplist``).  Replies, RDB/DUMP bytes and DEBUG
+  DIGEST do not depend on it.
 
 The choice and the conversions follow Redis 7.0 exactly (checked against
 redis-server 7.0.15 with OBJECT ENCODING):
@@ -45,9 +48,15 @@ memory (never for the small listpacks of the default thresholds).
 
 Hot path
 --------
-``ZADD key score member`` whose score text was parsed before (a bounded
-cache of score strings) skips option parsing; ZPOPMIN/ZPOPMAX of one
-element on a skiplist unlink the first/last node directly.
+``ZADD key score member`` on an existing zset whose score is a number
+(plain digits go straight to ``float``; other texts through a bounded cache
+of parsed scores) skips option parsing; on a skiplist it inlines
+``ZSet.add`` (a new member is a dict entry plus a deferred insert).  RESP2
+``ZPOPMIN key`` on a skiplist inlines ``ZSet.pop_first`` and writes its
+reply in one piece.  Both read the WATCH/tracking/notification hooks
+directly instead of calling ``signal_modified_key``/``notify`` when no one
+listens.  ZPOPMIN/ZPOPMAX of one element otherwise use
+``pop_first``/``pop_last``.
 
 Score parsing and formatting
 ----------------------------
@@ -134,6 +143,8 @@ _SCORE_CACHE_MAX = 4096
 _NUMERIC_START = frozenset(b"0123456789+-.")   # no ZADD option starts so
 
 EMPTY_ARRAY = replies.EMPTY_ARRAY
+_CZERO = replies.INTEGERS[0]
+_CONE = replies.INTEGERS[1]
 NAN_ERR = "resulting score is not a number (NaN)"
 MINMAX_FLOAT_ERR = "min or max is not a float"
 MINMAX_LEX_ERR = "min or max not valid string range item"
@@ -345,14 +356,14 @@ class ZSetValue:
         p = self.ptr
         if p.__class__ is Listpack:
             return ZSetValue(p.copy(), self.lru)
-        return ZSetValue(ZSet.from_sorted(iter(p.zsl)), self.lru)
+        return ZSetValue(p.copy(), self.lru)
 
     def items(self) -> list[tuple[bytes, float]]:
         """All (member, score) pairs, lowest score first."""
         p = self.ptr
         if p.__class__ is Listpack:
             return _lp_pairs(p)
-        return list(p.zsl)
+        return p.items()
 
     def digest_into(self, digest: bytearray) -> None:
         """xorObjectDigest for a zset (DEBUG DIGEST)."""
@@ -368,18 +379,14 @@ class ZSetValue:
             for i in range(0, len(vals), 2):
                 emit(vals[i], vals[i + 1])
             return 0
-        zsl = p.zsl
-        if cursor == 0:
-            x = zsl.header.lv[0]
-        else:
-            x = zsl.first_in_range(ZRangeSpec(_score_of(cursor - 1), _INF, True, False))
-        if x is None:
+        group = p.score_group_after(None if cursor == 0 else _score_of(cursor - 1))
+        if not group:
             return 0
-        s0 = x.score
-        while x is not None and x.score == s0:
-            emit(x.ele, format_double(x.score))
-            x = x.lv[0]
-        if x is None:
+        for m, s in group:
+            emit(m, format_double(s))
+        s0 = group[0][1]
+        last = p.last()
+        if last is None or last[1] == s0:
             return 0
         return _cursor_of(s0) + 1
 
@@ -435,7 +442,7 @@ def zset_convert_to_skiplist(z: ZSetValue) -> None:
 def zset_convert_to_listpack(z: ZSetValue) -> None:
     """zsetConvert(OBJ_ENCODING_LISTPACK)."""
     if z.ptr.__class__ is not Listpack:
-        z.ptr = Listpack(_lp_flat(z.ptr.zsl))
+        z.ptr = Listpack(_lp_flat(z.ptr.items()))
 
 
 def _fits_listpack(cfg: Any, pairs: list) -> bool:
@@ -474,12 +481,10 @@ def zset_add(z: ZSetValue, cfg: Any, score: float, member: bytes,
     """zsetAdd: (ZADD_OUT_* flags, new score)."""
     p = z.ptr
     if p.__class__ is ZSet:
-        d = p.dict
-        node = d.get(member)
-        if node is not None:
+        cur = p.dict.get(member)
+        if cur is not None:
             if flags & ZADD_NX:
                 return ZADD_OUT_NOP, score
-            cur = node.score
             if flags & ZADD_INCR:
                 score += cur
                 if score != score:
@@ -492,7 +497,7 @@ def zset_add(z: ZSetValue, cfg: Any, score: float, member: bytes,
             return 0, score
         if flags & ZADD_XX:
             return ZADD_OUT_NOP, score
-        d[member] = p.zsl.insert(score, member)
+        p.insert(score, member)
         return ZADD_OUT_ADDED, score
     lp = p
     i = lp.find(member, 0, 1)
@@ -516,8 +521,7 @@ def zset_add(z: ZSetValue, cfg: Any, score: float, member: bytes,
     if ((len(lp) >> 1) + 1 > cfg.zset_max_listpack_entries
             or len(member) > cfg.zset_max_listpack_value):
         zset_convert_to_skiplist(z)
-        zs = z.ptr
-        zs.dict[member] = zs.zsl.insert(score, member)
+        z.ptr.insert(score, member)
         return ZADD_OUT_ADDED, score
     _lp_insert(lp, member, score)
     return ZADD_OUT_ADDED, score
@@ -539,8 +543,7 @@ def zset_score(z: ZSetValue, member: bytes) -> float | None:
     """zsetScore."""
     p = z.ptr
     if p.__class__ is ZSet:
-        node = p.dict.get(member)
-        return None if node is None else node.score
+        return p.dict.get(member)
     i = p.find(member, 0, 1)
     if i < 0:
         return None
@@ -671,17 +674,6 @@ def zset_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec, reverse: bool,
     return _lp_walk(pairs, members, i + offset, False, limit, spec.lte_max)
 
 
-def _zsl_count_in(zsl: Any, first: Any, last: Any) -> int:
-    """ZCOUNT / ZLEXCOUNT on a skiplist: the members from node ``first`` (or
-    none when it is None) up to node ``last``, by their ranks."""
-    if first is None:
-        return 0
-    count = zsl.length - (zsl.get_rank(first.score, first.ele) - 1)
-    if last is not None:
-        count -= zsl.length - zsl.get_rank(last.score, last.ele)
-    return count
-
-
 def _lp_score_span(lp: Listpack, spec: ZRangeSpec) -> tuple[int, int]:
     """The pair indexes of a listpack zset in a score range: ``[i, j)``
     (``i == j`` when none)."""
@@ -710,9 +702,7 @@ def zset_count(z: ZSetValue, spec: ZRangeSpec) -> int:
     """ZCOUNT."""
     p = z.ptr
     if p.__class__ is ZSet:
-        zsl = p.zsl
-        first = zsl.first_in_range(spec)
-        return _zsl_count_in(zsl, first, None if first is None else zsl.last_in_range(spec))
+        return p.count_by_score(spec)
     i, j = _lp_score_span(p, spec)
     return j - i
 
@@ -721,10 +711,7 @@ def zset_lex_count(z: ZSetValue, spec: ZLexRangeSpec) -> int:
     """ZLEXCOUNT."""
     p = z.ptr
     if p.__class__ is ZSet:
-        zsl = p.zsl
-        first = zsl.first_in_lex_range(spec)
-        return _zsl_count_in(zsl, first,
-                             None if first is None else zsl.last_in_lex_range(spec))
+        return p.count_by_lex(spec)
     i, j = _lp_lex_span(p, spec)
     return j - i
 
@@ -764,12 +751,8 @@ def zset_pop(z: ZSetValue, where_max: bool, count: int) -> list[tuple[bytes, flo
     p = z.ptr
     if p.__class__ is ZSet:
         if count == 1:
-            zsl = p.zsl
-            x = zsl.tail if where_max else zsl.header.lv[0]
-            if x is None:
-                return []
-            p.remove(x.ele)
-            return [(x.ele, x.score)]
+            pair = p.pop_last() if where_max else p.pop_first()
+            return [] if pair is None else [pair]
         return p.pop_max(count) if where_max else p.pop_min(count)
     n = len(p) >> 1
     k = count if count < n else n
@@ -936,26 +919,63 @@ def _zadd_generic(c: Any, argv: list[bytes], flags: int) -> None:
 @command("zadd")
 def zadd_command(c: Any, argv: list[bytes]) -> None:
     if len(argv) == 4:
-        # ZADD key score member with an already seen score text (never an
-        # option name): no option parsing, one zsetAdd.
+        # ZADD key score member on an existing zset whose score argument is
+        # a number (never an option name): no option parsing, one zsetAdd.
         raw = argv[2]
-        score = _score_cache.get(raw)
-        if score is None and raw and raw[0] in _NUMERIC_START:
-            score = parse_score(raw)
+        if raw.isdigit() and len(raw) < 300:
+            score = float(raw)              # plain digits: strtod's value
+        else:
+            score = _score_cache.get(raw)
+            if score is None and raw and raw[0] in _NUMERIC_START:
+                score = parse_score(raw)
         if score is not None:
             db = c.db
             key = argv[1]
-            z = db.lookup_write(key)
+            z = db.lookup(key, True, False)         # lookupKeyWrite
             if z.__class__ is ZSetValue:
-                server = c.server
-                ret = zset_add(z, server.config, score, argv[3], 0)[0]
-                if ret:
-                    server.dirty += 1
-                    db.signal_modified_key(key)
-                    server.notify(NOTIFY_ZSET, "zadd", key, db.id)
-                    c.add_reply_int(1 if ret & ZADD_OUT_ADDED else 0)
+                p = z.ptr
+                if p.__class__ is ZSet:
+                    # ZSet.add inlined for a new member (deferred insert).
+                    member = argv[3]
+                    d = p.dict
+                    old = d.get(member)
+                    if old is None:
+                        d[member] = score
+                        pend = p.pend
+                        pend[member] = score
+                        if len(pend) > p._cap:
+                            p._sync()
+                        added = 1
+                    elif old != score:
+                        # ZSet.add's update, inlined.
+                        d[member] = score
+                        pend = p.pend
+                        if member not in pend:
+                            p.gone[member] = old
+                        pend[member] = score
+                        if len(pend) > p._cap:
+                            p._sync()
+                        added = 0
+                    else:
+                        if not c.reply_off:
+                            c.reply.append(_CZERO)
+                        return
                 else:
-                    c.add_reply_int(0)
+                    server = c.server
+                    ret = zset_add(z, server.config, score, argv[3], 0)[0]
+                    if not ret:
+                        c.add_reply_int(0)
+                        return
+                    added = 1 if ret & ZADD_OUT_ADDED else 0
+                server = c.server
+                server.dirty += 1
+                if db.watched_keys or db.tracking_hook is not None:
+                    db.signal_modified_key(key)
+                hook = server.notify_hook
+                if hook is not None:
+                    hook(NOTIFY_ZSET, "zadd", key, db.id)
+                if not c.reply_off:
+                    c.reply.append(_CONE if added else _CZERO)
                 return
     _zadd_generic(c, argv, 0)
 
@@ -1354,6 +1374,50 @@ def _zpop_minmax(c: Any, argv: list[bytes], where_max: bool) -> None:
 
 @command("zpopmin")
 def zpopmin_command(c: Any, argv: list[bytes]) -> None:
+    if len(argv) == 2 and c.resp == 2:
+        # ZPOPMIN key (RESP2) on a skiplist: generic_zpop's work inlined.
+        key = argv[1]
+        db = c.db
+        z = db.lookup(key, True, False)         # lookupKeyWrite
+        if z is None:
+            if not c.reply_off:
+                c.reply.append(EMPTY_ARRAY)
+            return
+        if z.__class__ is ZSetValue:
+            p = z.ptr
+            if p.__class__ is ZSet:
+                # ZSet.pop_first inlined.
+                if p.pend or p.gone:
+                    p._sync()
+                buckets = p.buckets
+                if buckets:
+                    b = buckets[0]
+                    s, m = b[0]
+                    del b[0]
+                    del p.dict[m]
+                    p._cum = None
+                    if not b:
+                        del buckets[0]
+                        del p.maxes[0]
+                    if not c.reply_off:
+                        if s.is_integer() and 0 < s < 1e17:
+                            t = b"%d" % s
+                        else:
+                            t = format_double(s)
+                        c.reply.append(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+                                       % (len(m), m, len(t), t))
+                    server = c.server
+                    server.dirty += 1
+                    hook = server.notify_hook
+                    if hook is not None:
+                        hook(NOTIFY_ZSET, "zpopmin", key, db.id)
+                    if not p.dict:
+                        db.delete(key)
+                        if hook is not None:
+                            hook(NOTIFY_GENERIC, "del", key, db.id)
+                    if db.watched_keys or db.tracking_hook is not None:
+                        db.signal_modified_key(key)
+                    return
     _zpop_minmax(c, argv, False)
 
 
