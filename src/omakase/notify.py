@@ -3,7 +3,9 @@
 Commands call ``server.notify(type_flag, event, key, dbid)`` with one of the
 ``NOTIFY_*`` classes below (the values of Redis's ``server.h``, identical to
 ``config.KeyspaceEvents``).  ``install`` sets ``server.notify_hook`` to a
-closure that mirrors ``notifyKeyspaceEvent``:
+closure that mirrors ``notifyKeyspaceEvent`` -- only while
+``notify-keyspace-events`` enables something; otherwise the hook is None and
+hot commands skip the call:
 
 * nothing happens unless the class is enabled in ``notify-keyspace-events``
   (``server.config.notify_keyspace_events``, an int bitmask);
@@ -64,4 +66,18 @@ def install(server: Any) -> None:
         if flags & NOTIFY_KEYEVENT:
             publish(b"__keyevent@%d__:%b" % (dbid, ev), bytes(key))
 
-    server.notify_hook = notify_keyspace_event
+    def refresh(*_: Any) -> None:
+        # No hook at all while notify-keyspace-events enables no class (the
+        # default): a write then skips a Python call per key.  A hook put
+        # in place by someone else (tests record every event) is kept.
+        if server.notify_hook not in (None, notify_keyspace_event):
+            return
+        flags = config.notify_keyspace_events
+        on = flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT) and flags & ~(
+            NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)
+        server.notify_hook = notify_keyspace_event if on else None
+
+    server.notify_hook = None
+    refresh()
+    if hasattr(config, "add_listener"):
+        config.add_listener("notify-keyspace-events", refresh)

@@ -8,24 +8,24 @@ from omakase.networking import Client
 from omakase.scripting import eval as ev
 
 
-@command("eval")
-def eval_command(c: Client, argv: list[bytes]) -> None:
-    ev.eval_generic(c, argv, evalsha=False, read_only=False)
+# EVAL is the hot one: its handler is eval_generic itself (defaults: not
+# EVALSHA, not read-only), one call frame less per request.
+eval_command = command("eval")(ev.eval_generic)
 
 
 @command("evalsha")
 def evalsha_command(c: Client, argv: list[bytes]) -> None:
-    ev.eval_generic(c, argv, evalsha=True, read_only=False)
+    ev.eval_generic(c, argv, True, False)
 
 
 @command("eval_ro")
 def eval_ro_command(c: Client, argv: list[bytes]) -> None:
-    ev.eval_generic(c, argv, evalsha=False, read_only=True)
+    ev.eval_generic(c, argv, False, True)
 
 
 @command("evalsha_ro")
 def evalsha_ro_command(c: Client, argv: list[bytes]) -> None:
-    ev.eval_generic(c, argv, evalsha=True, read_only=True)
+    ev.eval_generic(c, argv, True, True)
 
 
 @command("script|load")

@@ -38,7 +38,7 @@ NAME_ERR = ("Library names can only contain letters, numbers, or underscores(_) 
 
 
 class Function:
-    __slots__ = ("name", "fn", "desc", "flags", "library")
+    __slots__ = ("name", "fn", "desc", "flags", "library", "runner")
 
     def __init__(self, name: bytes, fn: Any, desc: bytes | None, flags: int,
                  library: "Library") -> None:
@@ -47,6 +47,7 @@ class Function:
         self.desc = desc
         self.flags = flags
         self.library = library
+        self.runner: Any = None       # made on the first FCALL (make_runner)
 
 
 class Library:
@@ -469,5 +470,8 @@ def fcall_generic(c: Any, argv: list[bytes], read_only: bool) -> None:
     if err is not None:
         c.add_reply_error(err)
         return
-    st.run(c, st.func_engine, fn.fn, argv[3:3 + numkeys], argv[3 + numkeys:],
-           eval_mode=False, flags=fn.flags, read_only_cmd=read_only, funcname=fn.name)
+    engine = st.func_engine
+    runner = fn.runner
+    if runner is None:
+        runner = fn.runner = engine.make_runner(fn.fn, False)
+    st.run(c, engine, runner, argv, numkeys, False, fn.flags, read_only, fn.name)

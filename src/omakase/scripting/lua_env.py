@@ -40,6 +40,11 @@ everything in Lua, then empties the real globals table:
 * ``pcall`` is Redis's: an error table with an ``err`` string is returned
   as that string.
 
+* Runs.  ``make_runner`` builds, once per script, a Lua closure that sets
+  KEYS and ARGV (built in Lua from the arguments: a table made through
+  lupa costs more than the whole run of ``return 1``), installs the count
+  hook only when the wanted count changed, and makes the protected call.
+
 Reply conversions follow ``redisProtocolToLuaType`` (the RESP bytes the
 script's fake client received are parsed into Lua values) and
 ``luaReplyToRedisReply`` (a Lua value becomes calls on the caller's reply
@@ -296,33 +301,82 @@ api.rawset = rawset
 api.compile = function(code, name)
   return loadstring(code, name)
 end
+-- The count hook (scriptInterrupt).  Redis sets it before each run and
+-- removes it after; debug.sethook costs far more here than lua_sethook in
+-- C, so it stays installed between runs and is only changed when the
+-- wanted count changes (busy-reply-threshold set to 0 or back) or after a
+-- kill switched it to a line hook.  Outside a run the hook does nothing
+-- (no run context: py.interrupt() is false), and inside one the first
+-- check may come before 100000 instructions: it only compares the elapsed
+-- time with the threshold, so nothing observable changes.
 local hook
+local hook_now = 0      -- the count installed (0: none, -1: the kill's line hook)
+local interrupt = py.interrupt
 hook = function()
   -- Never in the bootstrap's own functions: the global lookup lupa makes
   -- from C runs one of them outside any protected call.
   local i = getinfo(2, 'S')
   if i and i.source == INTERNAL then return end
-  if py.interrupt() then
+  if interrupt() then
+    hook_now = -1
     sethook(hook, "l")
     error(py_push_error("Script killed by user with SCRIPT KILL..."))
   end
 end
--- One call from Python per script run: KEYS and ARGV, the count hook, the
--- protected call.
-local function finish(hooked, ok, r)
-  if hooked then sethook() end
-  return ok, r
-end
-api.exec = function(f, eval_mode, hook_count, keys, args)
-  local hooked = hook_count > 0
-  if eval_mode then
-    rawset(env, 'KEYS', keys)
-    rawset(env, 'ARGV', args)
-    if hooked then sethook(hook, "", hook_count) end
-    return finish(hooked, xpcall(f, errh))
+-- One runner per script, made once when the script is compiled or the
+-- function first called: a run is one call from Python with the hook count,
+-- the number of keys and the arguments themselves (Lua builds KEYS and
+-- ARGV: cheaper than two tables made through lupa), or, for long argument
+-- lists (nkeys < 0), the two tables made by Python.  It returns the
+-- script's one value on success, and two values (false, error) on failure,
+-- so Python tells them apart by the tuple.
+local function run(hook_count, f)
+  if hook_count ~= hook_now then
+    if hook_count > 0 then sethook(hook, "", hook_count) else sethook() end
+    hook_now = hook_count
   end
-  if hooked then sethook(hook, "", hook_count) end
-  return finish(hooked, xpcall(function() return f(keys, args) end, errh))
+  local ok, r = xpcall(f, errh)
+  if hook_now < 0 then
+    sethook()
+    hook_now = 0
+  end
+  if ok then return r end
+  return false, r
+end
+api.runner = function(f, eval_mode)
+  if eval_mode then
+    return function(hook_count, nkeys, ...)
+      if nkeys == 0 then
+        rawset(env, 'KEYS', {})
+        rawset(env, 'ARGV', {...})
+      elseif nkeys < 0 then
+        local keys, args = ...
+        rawset(env, 'KEYS', keys)
+        rawset(env, 'ARGV', args)
+      else
+        local all, keys, args = {...}, {}, {}
+        for i = 1, nkeys do keys[i] = all[i] end
+        for i = nkeys + 1, select('#', ...) do args[i - nkeys] = all[i] end
+        rawset(env, 'KEYS', keys)
+        rawset(env, 'ARGV', args)
+      end
+      return run(hook_count, f)
+    end
+  end
+  return function(hook_count, nkeys, ...)
+    local keys, args
+    if nkeys == 0 then
+      keys, args = {}, {...}
+    elseif nkeys < 0 then
+      keys, args = ...
+    else
+      local all = {...}
+      keys, args = {}, {}
+      for i = 1, nkeys do keys[i] = all[i] end
+      for i = nkeys + 1, select('#', ...) do args[i - nkeys] = all[i] end
+    end
+    return run(hook_count, function() return f(keys, args) end)
+  end
 end
 -- luaL_where(L, 1) seen from a Python callback: the position of the Lua
 -- code that called it ("" when that is a C function).
@@ -446,7 +500,8 @@ class LuaEngine:
         api = fn(py, mode.encode())
         self.api = api
         self._compile = api[b"compile"]
-        self._exec = api[b"exec"]
+        self._runner = api[b"runner"]
+        self.table_from = lua.table_from
         # Tables are made through the C API (no Lua call, no per-call setup).
         self._table = lua.table
         self.where = api[b"where"]
@@ -567,13 +622,12 @@ class LuaEngine:
             return r[0], r[1] if len(r) > 1 else None
         return bool(r), None
 
-    def run(self, f: Any, keys: list[bytes], args: list[bytes], eval_mode: bool,
-            hook_count: int) -> tuple[bool, Any]:
-        table_from = self.lua.table_from
-        r = self._exec(f, eval_mode, hook_count, table_from(keys), table_from(args))
-        if not isinstance(r, tuple):
-            return bool(r), None
-        return r[0], (r[1] if len(r) > 1 else None)
+    def make_runner(self, f: Any, eval_mode: bool) -> Any:
+        """The Lua closure that runs ``f`` (see ``api.runner`` in the
+        bootstrap): ``runner(hook_count, nkeys, *keys_and_args)`` returns
+        the script's value, or a tuple ``(False, error)``; with ``nkeys``
+        -1 the two arguments after it are the KEYS and ARGV tables."""
+        return self._runner(f, eval_mode)
 
     # -- Redis protocol -> Lua (redisProtocolToLuaType) -----------------------
     def reply_to_lua(self, buf: bytes) -> tuple[Any, bool]:

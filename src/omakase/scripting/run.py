@@ -18,8 +18,16 @@ propagated.  ``redis.set_repl`` with anything but REPL_ALL drops the effects
 of the following commands.  DIVERGENCE: REPL_AOF and REPL_REPLICA are not
 told apart (both drop), since propagation here has one stream for both.
 
+A run (``ScriptingState.run``) is one call into Lua: the script's runner,
+made once per script, receives the hook count, the number of keys and the
+arguments (or, past ``MAX_VARARGS``, the two tables) and returns the
+script's value, or ``(False, error)``.  A Lua integer reply is written
+straight to the caller's reply list; anything else goes through
+``reply_from_lua``.
+
 Slow scripts (``scriptInterrupt``): a Lua count hook calls ``lua_interrupt``
-every 100000 instructions.  Past ``busy-reply-threshold`` the script is
+every 100000 instructions (it stays installed between runs, see the
+bootstrap in ``lua_env``; outside a run it does nothing).  Past ``busy-reply-threshold`` the script is
 "timed out": the caller stops being read (``protectClient``), a guard answers
 every command without the ALLOW_BUSY flag with -BUSY, and the hook processes
 file events (``processEventsWhileBlocked``: poll, read, run allowed commands,
@@ -43,12 +51,14 @@ from __future__ import annotations
 
 import sys
 import time
+from time import monotonic as _monotonic
 from typing import Any
 
 from omakase.acl import ACL_RESTRICTED, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY
 from omakase.networking import ClientFlag, FakeClient
-from omakase.scripting.lua_env import (LUA_TYPE, LuaEngine, RedisRand48, ScriptRaise,
-                                       add_error, reply_from_lua)
+from omakase.replies import INTEGERS
+from omakase.scripting.lua_env import (LLONG_MAX, LLONG_MIN, LUA_TYPE, LuaEngine, RedisRand48,
+                                       ScriptRaise, add_error, reply_from_lua)
 
 # Script flags (SCRIPT_FLAG_* in script.h).
 FLAG_NO_WRITES = 1 << 0
@@ -63,6 +73,10 @@ FLAG_NAMES = [(b"no-writes", FLAG_NO_WRITES), (b"allow-oom", FLAG_ALLOW_OOM),
 
 HOOK_COUNT = 100000
 _RECURSION_LIMIT = 20000
+_getrecursionlimit = sys.getrecursionlimit
+_setrecursionlimit = sys.setrecursionlimit
+# Up to this many KEYS+ARGV go to Lua as call arguments; more as two tables.
+MAX_VARARGS = 64
 SLOW_EVAL_ERR = ("-BUSY Redis is busy running a script. You can only call SCRIPT KILL "
                  "or SHUTDOWN NOSAVE.")
 SLOW_SCRIPT_ERR = ("-BUSY Redis is busy running a script. You can only call FUNCTION KILL "
@@ -86,27 +100,12 @@ def numkeys_fit(c: Any, numkeys: int, nargs: int) -> bool:
 
 
 class RunCtx:
-    """scriptRunCtx: the state of the script being executed."""
+    """scriptRunCtx: the state of the script being executed.  Only one
+    script runs at a time, so ``ScriptingState.run`` reuses one instance
+    and sets every field itself (no constructor call per run)."""
     __slots__ = ("caller", "engine", "funcname", "eval_mode", "read_only", "allow_oom",
                  "write_dirty", "killed", "timed_out", "start", "resp", "repl",
                  "oom_at_start", "argv")
-
-    def __init__(self, caller: Any, engine: LuaEngine, funcname: bytes, eval_mode: bool,
-                 read_only: bool, allow_oom: bool) -> None:
-        self.caller = caller
-        self.engine = engine
-        self.funcname = funcname
-        self.eval_mode = eval_mode
-        self.read_only = read_only
-        self.allow_oom = allow_oom
-        self.write_dirty = False
-        self.killed = False
-        self.timed_out = False
-        self.start = time.monotonic()
-        self.resp = 2
-        self.repl = 3
-        self.oom_at_start = False
-        self.argv = list(caller.argv)
 
 
 class ScriptingState:
@@ -115,9 +114,11 @@ class ScriptingState:
         self._eval_engine: LuaEngine | None = None
         self._func_engine: LuaEngine | None = None
         self.scripts: dict[bytes, Any] = {}          # sha1 hex -> eval.Script
+        self.bodies: dict[bytes, Any] = {}           # body -> the same eval.Script
         self.libraries: dict[bytes, Any] = {}        # name -> functions.Library
         self.functions: dict[bytes, Any] = {}        # name -> functions.Function
         self.ctx: RunCtx | None = None
+        self._spare_ctx: RunCtx | None = RunCtx()    # reused by run()
         self.fake = FakeClient(server)
         self.fake.flags |= ClientFlag.LUA
         self.fake.name = None
@@ -142,6 +143,7 @@ class ScriptingState:
     def reset_eval(self) -> None:
         """SCRIPT FLUSH: a new Lua state and an empty cache."""
         self.scripts = {}
+        self.bodies = {}
         self._eval_engine = None
 
     def reset_functions(self) -> None:
@@ -172,41 +174,72 @@ class ScriptingState:
         maxmemory = self.server.config.maxmemory
         return bool(maxmemory) and used_memory(self.server) > maxmemory
 
-    def run(self, c: Any, engine: LuaEngine, fn: Any, keys: list[bytes], args: list[bytes],
-            *, eval_mode: bool, flags: int, read_only_cmd: bool, funcname: bytes) -> None:
+    def run(self, c: Any, engine: LuaEngine, runner: Any, argv: list[bytes], numkeys: int,
+            eval_mode: bool, flags: int, read_only_cmd: bool, funcname: bytes) -> None:
+        """luaCallFunction: run a script (its ``runner``, see
+        ``LuaEngine.make_runner``) with KEYS = argv[3:3+numkeys] and ARGV =
+        the rest, and reply its value.  The caller made every check
+        (numkeys, ``prepare``)."""
         server = self.server
-        ctx = RunCtx(c, engine, funcname, eval_mode,
-                     read_only_cmd or bool(flags & FLAG_NO_WRITES),
-                     bool(flags & FLAG_ALLOW_OOM))
-        if server.config.maxmemory and not ctx.allow_oom:
+        config = server.config
+        ctx = self._spare_ctx
+        if ctx is None:         # defensive: a run inside a run cannot happen
+            ctx = RunCtx()
+        self._spare_ctx = None
+        ctx.caller = c
+        ctx.engine = engine
+        ctx.funcname = funcname
+        ctx.eval_mode = eval_mode
+        ctx.read_only = read_only_cmd or flags & FLAG_NO_WRITES != 0
+        ctx.allow_oom = allow_oom = flags & FLAG_ALLOW_OOM != 0
+        ctx.write_dirty = ctx.killed = ctx.timed_out = ctx.oom_at_start = False
+        ctx.start = _monotonic()
+        ctx.resp = 2
+        ctx.repl = 3
+        ctx.argv = c.argv       # FUNCTION STATS; no command rebuilds it in place
+        if config.maxmemory and not allow_oom:
             ctx.oom_at_start = self._over_maxmemory()
         fake = self.fake
         fake.db = c.db
         fake.reply = []
-        threshold = server.config.busy_reply_threshold
+        hook = HOOK_COUNT if config.busy_reply_threshold > 0 else 0
+        nargs = len(argv) - 3
         self.ctx = ctx
         errors_before = server.stat_total_error_replies
         # Nesting as deep as Redis allows (Lua's 8000-slot C stack, cjson's
         # 1000 levels) recurses deeper than Python's default limit.
-        limit = sys.getrecursionlimit()
+        limit = _getrecursionlimit()
         if limit < _RECURSION_LIMIT:
-            sys.setrecursionlimit(_RECURSION_LIMIT)
+            _setrecursionlimit(_RECURSION_LIMIT)
         try:
             try:
-                ok, val = engine.run(fn, keys, args, eval_mode,
-                                     HOOK_COUNT if threshold > 0 else 0)
+                if nargs == 0:
+                    val = runner(hook, 0)
+                elif nargs <= MAX_VARARGS:
+                    val = runner(hook, numkeys, *argv[3:])
+                else:       # long lists: no huge vararg call, two tables
+                    table_from = engine.table_from
+                    val = runner(hook, -1, table_from(argv[3:3 + numkeys]),
+                                 table_from(argv[3 + numkeys:]))
             finally:
                 self.ctx = None
                 if ctx.timed_out:
                     self._leave_busy(ctx)
+                ctx.caller = ctx.argv = None
+                self._spare_ctx = ctx
             errors_inside = server.stat_total_error_replies
-            if ok:
-                reply_from_lua(c, val, ctx.resp)
+            if val.__class__ is int and LLONG_MIN <= val <= LLONG_MAX:
+                # The common "return <integer>" (lupa gives integral Lua
+                # numbers as int): luaReplyToRedisReply's number case.
+                if not c.reply_off:
+                    c.reply.append(INTEGERS[val] if 0 <= val < 10000 else b":%d\r\n" % val)
+            elif val.__class__ is tuple:        # (False, error): the run failed
+                self._reply_error(c, val[1], funcname)
             else:
-                self._reply_error(c, val, funcname)
+                reply_from_lua(c, val, ctx.resp)
         finally:
             if limit < _RECURSION_LIMIT:
-                sys.setrecursionlimit(limit)
+                _setrecursionlimit(limit)
         # Redis counts a failed EVAL only for errors after its last inner
         # command (incrCommandStatsOnError's running mark); call() here
         # looks at the whole EVAL, so errors of inner commands are offset.

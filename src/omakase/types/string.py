@@ -47,6 +47,20 @@ copied); INCR parses the stored body inline instead of through ``parse_ll``.  A 
 of a key only pays for lazy expiry (``lookupKeyWrite`` inside Redis's
 ``setKey``) when the database has keys with a TTL at all.
 
+GET, SET (no options), MSET and INCR inline the hot case of the keyspace
+calls they make (``Db.lookup``, ``Db.set_key``, ``Db.add``/``overwrite``,
+``signal_modified_key``, ``server.notify``) when the state makes the
+omitted work a no-op: the key table is not rehashing and no resize can
+come due (else ``HashTable.set``/``add`` do it), no key has a TTL (else
+the real lookups, with lazy expiry), no lazy free of overwritten values,
+no client blocked on a key, and (GET/INCR) no LFU policy, whose touch
+draws a random number.  WATCH and tracking hooks are still called when
+set, and so is the notify hook (None while notify-keyspace-events enables
+nothing, see ``notify.install``).  INCR skips the LRU touch of a value it
+replaces; its error
+paths, which keep the value, make the real lookup.  Keep these in step
+with ``keyspace.Db``.
+
 INCRBYFLOAT and long double
 ---------------------------
 Redis adds in C ``long double`` (x87 80-bit extended: 64-bit mantissa) and
@@ -83,17 +97,15 @@ import re
 
 from omakase import replies
 from omakase.commands.registry import command
+from omakase.hashtable import BUCKET_LOAD
 from omakase.keyspace import stored_string_mutable
 from omakase.networking import ClientFlag
+from omakase.notify import NOTIFY_GENERIC, NOTIFY_STRING
 from omakase.objects import RawString
 from omakase.replies import BULK_HDR, CRLF, WRONGTYPE
 from omakase.util import LLONG_MAX, LLONG_MIN, clamp_range, cstr_lower, parse_ll
 
-try:  # the notify module defines these once it exists
-    from omakase.notify import NOTIFY_GENERIC, NOTIFY_STRING  # type: ignore
-except ImportError:  # pragma: no cover - until the notify module lands
-    NOTIFY_GENERIC = 1 << 2
-    NOTIFY_STRING = 1 << 3
+
 
 # Flags of parseExtendedStringArgumentsOrReply (server.h OBJ_*).
 OBJ_SET_NX = 1 << 0
@@ -638,9 +650,30 @@ def lcs_reply(c, a: bytes, b: bytes, getidx: bool, getlen: bool,
 # ---------------------------------------------------------------------------
 @command("get")
 def get_command(c, argv: list[bytes]) -> None:
-    v = c.db.lookup(argv[1])
+    key = argv[1]
+    db = c.db
+    ht = db.keys
+    server = c.server
+    if ht.rehashidx < 0 and not db.expires.used and not server.lfu:
+        # Db.lookup's hot case inlined (no rehash step, nothing can have
+        # expired, LRU touch): hits/misses and the touch as it does them.
+        b = ht.t0[hash(key) & ht.mask0]
+        v = b.get(key)
+        if v is None:
+            server.stat_keyspace_misses += 1
+            c.add_reply_null()
+            return
+        server.stat_keyspace_hits += 1
+        if v.__class__ is bytes:
+            if not server.no_touch and not v.endswith(server.lru_trailer):
+                v = v[:-3] + server.lru_trailer
+                b[key] = v
+        elif not server.no_touch:
+            v.lru = server.lru_clock
+    else:
+        v = db.lookup(key)
     if v.__class__ is bytes:
-        # Hot path: one reply append (bulk strings are the same in RESP2/3).
+        # One reply append (bulk strings are the same in RESP2/3).
         if not c.reply_off:
             n = len(v) - 3
             if n < 1024:
@@ -661,12 +694,40 @@ def set_command(c, argv: list[bytes]) -> None:
         # Fast path: no options.
         db = c.db
         key = argv[1]
-        if db.expires.used:
+        expires = db.expires
+        if expires.used:
             db.expire_if_needed(key)       # setKey's lookupKeyWrite
         server = c.server
-        db.set_key(key, argv[2] + server.new_object_trailer)
+        val = argv[2] + server.new_object_trailer
+        if not server.lazyfree_server_del and not db.blocking_keys:
+            # Db.set_key inlined when no value goes to lazy free and no
+            # blocked client waits; the table's own set is inlined too when
+            # no rehash step is due.
+            ht = db.keys
+            if ht.rehashidx < 0:
+                t0 = ht.t0
+                b = t0[hash(key) & ht.mask0]
+                if key in b:
+                    b[key] = val
+                    if expires.used:
+                        expires.pop(key)
+                elif ht.used < len(t0) * BUCKET_LOAD:   # no resize due: plain insert
+                    b[key] = val
+                    ht.used += 1
+                else:
+                    ht.add(key, val)
+            elif not ht.set(key, val) and expires.used:
+                expires.pop(key)
+            if db.watched_keys:
+                server.touch_watched_key(db, key)
+            if db.tracking_hook is not None:
+                db.tracking_hook(key)
+        else:
+            db.set_key(key, val)
         server.dirty += 1
-        server.notify(NOTIFY_STRING, "set", key, db.id)
+        hook = server.notify_hook          # None while no event is enabled
+        if hook is not None:
+            hook(NOTIFY_STRING, "set", key, db.id)
         if not c.reply_off:
             c.reply.append(_OK)
         return
@@ -792,13 +853,54 @@ def _mset_generic(c, argv: list[bytes], nx: bool) -> None:
         c.add_reply_error(replies.wrong_arity(c.cmd.fullname))
         return
     db = c.db
+    server = c.server
+    npairs = (argc - 1) >> 1
+    ht = db.keys
+    hook = server.notify_hook              # None while no event is enabled
+    if (not nx and not db.expires.used and not server.lazyfree_server_del
+            and not db.blocking_keys and not db.watched_keys and db.tracking_hook is None):
+        # Hot case: Db.set_key inlined when there is nothing to expire,
+        # lazily free, wake, invalidate or mark dirty for WATCH; the table's
+        # own set is inlined too when neither a rehash step nor a resize can
+        # come due with these keys.
+        trailer = server.new_object_trailer
+        dbid = db.id
+        it = iter(argv)
+        next(it)
+        if ht.rehashidx < 0 and ht.used + npairs <= len(ht.t0) * BUCKET_LOAD:
+            t0 = ht.t0
+            mask = ht.mask0
+            used = ht.used
+            if hook is None:
+                for key, val in zip(it, it):
+                    b = t0[hash(key) & mask]
+                    if key not in b:
+                        used += 1
+                    b[key] = val + trailer
+            else:
+                for key, val in zip(it, it):
+                    b = t0[hash(key) & mask]
+                    if key not in b:
+                        used += 1
+                    b[key] = val + trailer
+                    hook(NOTIFY_STRING, "set", key, dbid)
+            ht.used = used
+        else:
+            ht_set = ht.set
+            for key, val in zip(it, it):
+                ht_set(key, val + trailer)
+                if hook is not None:
+                    hook(NOTIFY_STRING, "set", key, dbid)
+        server.dirty += npairs
+        if not c.reply_off:
+            c.reply.append(_OK)
+        return
     if nx:
         lookup_write = db.lookup_write
         for j in range(1, argc, 2):
             if lookup_write(argv[j]) is not None:
                 c.add_reply(_CZERO)
                 return
-    server = c.server
     trailer = server.new_object_trailer
     set_key = db.set_key
     notify = server.notify
@@ -810,7 +912,7 @@ def _mset_generic(c, argv: list[bytes], nx: bool) -> None:
             check_expired(key)
         set_key(key, argv[j + 1] + trailer)
         notify(NOTIFY_STRING, "set", key, dbid)
-    server.dirty += (argc - 1) // 2
+    server.dirty += npairs
     c.add_reply(_CONE if nx else _OK)
 
 
@@ -827,7 +929,18 @@ def msetnx_command(c, argv: list[bytes]) -> None:
 def _incr_decr(c, key: bytes, incr: int) -> None:
     """incrDecrCommand."""
     db = c.db
-    v = db.lookup(key, True, False)         # lookupKeyWrite
+    ht = db.keys
+    server = c.server
+    b = None
+    if ht.rehashidx < 0 and not db.expires.used and not server.lfu:
+        # Db.lookup's hot case inlined (lookupKeyWrite: no stats).  Its LRU
+        # touch is left out because the value is replaced below; the error
+        # paths, which keep the value, make the real lookup (and touch).
+        # (Under LFU the touch draws a random number: the real lookup.)
+        b = ht.t0[hash(key) & ht.mask0]
+        v = b.get(key)
+    else:
+        v = db.lookup(key, True, False)
     if v is None:
         value = 0
     else:
@@ -836,32 +949,51 @@ def _incr_decr(c, key: bytes, incr: int) -> None:
         elif v.__class__ is RawString:
             body = bytes(v.buf)
         else:
+            if b is not None:
+                db.lookup(key, True, False)
             c.add_reply_error(WRONGTYPE)
             return
-        # string2ll inline: canonical decimal within 64 bits.
+        # string2ll inline: a canonical decimal (digits, no leading zero,
+        # "-" only before a non-zero digit) within 64 bits.
         n = len(body)
-        try:
-            if n > 20:
-                raise ValueError
+        if (0 < n <= 20 and (body.isdigit() and (n == 1 or body[0] != 48)
+                             or n > 1 and body[0] == 45 and body[1] != 48
+                             and body[1:].isdigit())):
             value = int(body)
-        except ValueError:
-            c.add_reply_error(replies.NOT_INTEGER)
-            return
-        if b"%d" % value != body or (n >= 19 and not LLONG_MIN <= value <= LLONG_MAX):
+            ok = n < 19 or LLONG_MIN <= value <= LLONG_MAX
+        else:
+            ok = False
+        if not ok:
+            if b is not None:
+                db.lookup(key, True, False)
             c.add_reply_error(replies.NOT_INTEGER)
             return
     value += incr
     if value < LLONG_MIN or value > LLONG_MAX:
+        if b is not None and v is not None:
+            db.lookup(key, True, False)
         c.add_reply_error(replies.OVERFLOW)
         return
-    server = c.server
     new = b"%d" % value + server.new_object_trailer
-    if v is None:
+    if b is not None and not db.blocking_keys and (
+            v is not None and not server.lazyfree_server_del
+            or v is None and ht.used < len(ht.t0) * BUCKET_LOAD):
+        # dbAdd / dbOverwrite inlined: same bucket, no resize due, nothing
+        # to free lazily, no blocked client to wake.
+        if v is None:
+            ht.used += 1
+        b[key] = new
+    elif v is None:
         db.add(key, new)
     else:
         db.overwrite(key, new)
-    db.signal_modified_key(key)
-    server.notify(NOTIFY_STRING, "incrby", key, db.id)
+    if db.watched_keys:
+        server.touch_watched_key(db, key)
+    if db.tracking_hook is not None:
+        db.tracking_hook(key)
+    hook = server.notify_hook              # None while no event is enabled
+    if hook is not None:
+        hook(NOTIFY_STRING, "incrby", key, db.id)
     server.dirty += 1
     if not c.reply_off:
         c.reply.append(_INTEGERS[value] if 0 <= value < 10000 else b":%d\r\n" % value)
