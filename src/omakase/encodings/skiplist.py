@@ -924,8 +924,8 @@ class ZSet:
         return [m for _, m in self._delete_ranks(start, end)]
 
     def pop_first(self) -> Optional[Pair]:
-        """ZPOPMIN of one: remove and return the lowest pair (None if
-        empty).  (``zpopmin_command`` in types/zset.py inlines this.)"""
+        """ZPOPMIN of one: remove and return the lowest (member, score)
+        pair, or None if empty (``zpopmin_command``'s fast path)."""
         if self.pend or self.gone:
             self._sync()
         buckets = self.buckets

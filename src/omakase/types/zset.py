@@ -1386,19 +1386,9 @@ def zpopmin_command(c: Any, argv: list[bytes]) -> None:
         if z.__class__ is ZSetValue:
             p = z.ptr
             if p.__class__ is ZSet:
-                # ZSet.pop_first inlined.
-                if p.pend or p.gone:
-                    p._sync()
-                buckets = p.buckets
-                if buckets:
-                    b = buckets[0]
-                    s, m = b[0]
-                    del b[0]
-                    del p.dict[m]
-                    p._cum = None
-                    if not b:
-                        del buckets[0]
-                        del p.maxes[0]
+                first = p.pop_first()
+                if first is not None:
+                    m, s = first
                     if not c.reply_off:
                         if s.is_integer() and 0 < s < 1e17:
                             t = b"%d" % s
