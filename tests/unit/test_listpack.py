@@ -298,6 +298,7 @@ elements = st.one_of(
     st.sampled_from([b"0", b"1", b"-1", b"127", b"128", b"4096", b"-0", b"007", b"a", b"\x02", b"\x01"]),
     st.integers(-(1 << 63), (1 << 63) - 1).map(lambda v: b"%d" % v),
     st.integers(60, 140).map(lambda n: b"L" * n),
+    st.integers(4090, 4100).map(lambda n: b"M" * n),
 )
 
 
@@ -316,6 +317,23 @@ class ListpackMachine(RuleBasedStateMachine):
     def prepend(self, e):
         self.lp.prepend(e)
         self.model.insert(0, e)
+
+    @rule(e=elements, head=st.booleans())
+    def push_bytes(self, e, head):
+        size = self.lp.push_bytes(e, head)
+        if head:
+            self.model.insert(0, e)
+        else:
+            self.model.append(e)
+        assert size == self.lp.nbytes
+
+    @precondition(lambda self: self.model)
+    @rule(head=st.booleans())
+    def pop_end(self, head):
+        if head:
+            assert self.lp.pop_head() == self.model.pop(0)
+        else:
+            assert self.lp.pop_tail() == self.model.pop()
 
     @rule(e=elements, i=st.integers(-30, 30))
     def insert(self, e, i):
@@ -456,3 +474,33 @@ def test_find_indexed_path_matches_model(seed, n):
     model[len(model) - 5] = b"longer-value-here"
     assert lp.to_list() == model
     assert lp.find(b"longer-value-here") == len(model) - 5 and lp.find(b"zz") == 39
+
+
+def test_push_pop_hot_paths_match_generic_ones():
+    """push_bytes/pop_head/pop_tail (the quicklist hot path) write the same
+    blob as append/prepend/pop, with and without an offset index."""
+    rnd = random.Random(11)
+    pool = [b"xxx", b"", b"0", b"-1", b"127", b"128", b"-0", b"01", b"+1", b"a" * 63,
+            b"a" * 64, b"b" * 4095, b"b" * 4096, b"9223372036854775807",
+            b"9223372036854775808", b"-9223372036854775808", b"x" * 20, b"1" * 21]
+    for indexed in (False, True):
+        a, b = Listpack(), Listpack()
+        for _ in range(400):
+            if rnd.random() < 0.65 or not len(a):
+                v = rnd.choice(pool)
+                head = rnd.random() < 0.5
+                size = a.push_bytes(v, head)
+                b.prepend(v) if head else b.append(v)
+                assert size == a.nbytes
+            elif rnd.random() < 0.5:
+                assert a.pop_head() == b.pop(0)
+            else:
+                assert a.pop_tail() == b.pop()
+            if indexed and len(a) > 70:
+                a.get(len(a) // 2)          # builds the offset index
+            assert a.to_bytes() == b.to_bytes()
+        assert a.to_list() == b.to_list()
+    with pytest.raises(IndexError):
+        Listpack().pop_head()
+    with pytest.raises(IndexError):
+        Listpack().pop_tail()

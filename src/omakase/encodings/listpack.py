@@ -74,6 +74,10 @@ holding 0xFF), and each backlen must be byte-for-byte canonical.
 DIVERGENCE: a listpack is an object that changes in place, where Redis
 functions return a new pointer.
 
+``push_bytes``, ``pop_head`` and ``pop_tail`` are the quicklist's end
+operations (LPUSH/RPUSH/LPOP/RPOP): one call each, the common encodings
+handled inline, the same bytes as ``prepend``/``append``/``pop``.
+
 The module also holds the double<->string helpers that sorted-set listpacks
 need (``d2string``, ``double2ll``, ``zset_score_entry``); see their
 docstrings.
@@ -132,6 +136,10 @@ _DEC13: Tuple[bytes, ...] = tuple(b"%d" % (i - 8192 if i >= 4096 else i) for i i
 # Encoded 7-bit uint entries (value + backlen 1).
 _ENC7: Tuple[bytes, ...] = tuple(bytes((i, 1)) for i in range(128))
 _ONE: Tuple[bytes, ...] = tuple(bytes((i,)) for i in range(256))
+# Encoding byte of a 6-bit-length string, by length.
+_STR6: Tuple[bytes, ...] = tuple(bytes((0x80 | i,)) for i in range(64))
+# First bytes that may start an integer-looking string ('-' and digits).
+_INT_START: Tuple[bool, ...] = tuple(c == 45 or 48 <= c <= 57 for c in range(256))
 
 
 def _build_entry_len_table() -> Tuple[int, ...]:
@@ -1029,6 +1037,84 @@ class Listpack:
     def prepend(self, elem: Element) -> None:
         """Push at the head (``lpPrepend``)."""
         self._insert_encoded(0, encode_entry(elem), None)
+
+    # Hot paths for quicklist pushes and pops (LPUSH/RPUSH/LPOP/RPOP): one
+    # call each, the common encodings (7-bit ints, 6-bit strings) decoded or
+    # encoded inline, and the blob edited directly when there is no offset
+    # index to keep up to date.  Same bytes as append/prepend/pop.
+
+    def push_bytes(self, v: bytes, head: bool) -> int:
+        """``lpPrepend`` (``head``) or ``lpAppend`` of a ``bytes`` element;
+        returns the new blob size."""
+        n = len(v)
+        if n < 64 and (n > 20 or not n or not _INT_START[v[0]]):
+            enc = _STR6[n] + v + _ONE[n + 1]
+        else:
+            enc = encode_entry(v)
+        buf = self._buf
+        if self._offs is not None or len(buf) + len(enc) > MAX_TOTAL_BYTES:
+            self._insert_encoded(0 if head else self._n, enc, None)
+            return len(buf)
+        if head:
+            buf[HDR_SIZE:HDR_SIZE] = enc
+        else:
+            buf[-1:-1] = enc
+        n = self._n = self._n + 1
+        self._resp = None
+        size = len(buf)
+        _pack_hdr_into(buf, 0, size, n if n < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+        return size
+
+    def pop_head(self) -> bytes:
+        """Remove and return the first element (IndexError when empty)."""
+        n = self._n
+        if not n:
+            raise IndexError("pop from empty listpack")
+        buf = self._buf
+        b = buf[HDR_SIZE]
+        if b < 0x80:
+            v = _DEC7[b]
+            end = HDR_SIZE + 2
+        elif b < 0xC0:
+            end = HDR_SIZE + 1 + (b & 0x3F)
+            v = bytes(buf[HDR_SIZE + 1:end])
+            end += 1
+        else:
+            v = _decode_bytes(buf, HDR_SIZE)
+            end = HDR_SIZE + _entry_size(buf, HDR_SIZE)
+        del buf[HDR_SIZE:end]
+        offs = self._offs
+        if offs is not None:
+            del offs[0]
+            self._move_bias(end - HDR_SIZE)
+        n = self._n = n - 1
+        self._resp = None
+        _pack_hdr_into(buf, 0, len(buf), n if n < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+        return v
+
+    def pop_tail(self) -> bytes:
+        """Remove and return the last element (IndexError when empty)."""
+        n = self._n
+        if not n:
+            raise IndexError("pop from empty listpack")
+        buf = self._buf
+        bl = buf[-2]
+        a = len(buf) - 2 - bl if bl < 128 else _prev_start(buf, len(buf) - 1)
+        b = buf[a]
+        if b < 0x80:
+            v = _DEC7[b]
+        elif b < 0xC0:
+            v = bytes(buf[a + 1:a + 1 + (b & 0x3F)])
+        else:
+            v = _decode_bytes(buf, a)
+        del buf[a:-1]
+        offs = self._offs
+        if offs is not None:
+            del offs[-1]
+        n = self._n = n - 1
+        self._resp = None
+        _pack_hdr_into(buf, 0, len(buf), n if n < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+        return v
 
     def insert(self, index: int, elem: Element) -> None:
         """Insert so that the new element ends up at ``index`` (like

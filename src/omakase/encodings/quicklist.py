@@ -20,6 +20,20 @@ Either kind may be LZF-compressed (``encoding`` LZF), in which case ``data``
 holds the compressed bytes and ``sz`` the uncompressed size, as
 ``node->sz`` does in Redis.
 
+Hot paths
+---------
+``push_head``/``push_tail`` of a short string (a 6-bit-length listpack
+string: what LPUSH/RPUSH of redis-benchmark's ``xxx`` stores) into a raw end
+node with room, and ``pop_head``/``pop_tail`` of a 7-bit int or a short
+string from a raw end node that keeps more than one element, edit the node's
+``Listpack`` blob in place: the quicklist is the listpack's friend here and
+keeps its invariants (header, ``_n``, ``_resp`` reset; never taken when the
+listpack has an offset index).  Every other case goes through
+``Listpack.push_bytes``/``pop_head``/``pop_tail`` and the full
+``quicklistPush*``/``Pop`` logic (``_push_slow``, ``_pop``); both give the
+same bytes.  ``count`` (the element count, ``ql->count``) is a plain
+attribute so that callers read it without a ``len()`` call.
+
 DIVERGENCE: the nodes live in a Python ``list``, not a doubly linked list.
 Pushing at the head is a pointer memmove in C, negligible next to the Python
 work even at thousands of nodes, and the list gives O(1) access to the nodes
@@ -61,7 +75,8 @@ from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 import lzf
 
-from .listpack import Listpack, encode_entry
+from .listpack import (HDR_SIZE, NUMELE_UNKNOWN, Listpack, _DEC7, _INT_START, _ONE, _STR6,
+                       _pack_hdr_into, encode_entry)
 
 __all__ = [
     "Quicklist",
@@ -92,6 +107,7 @@ MIN_COMPRESS_IMPROVE = 8
 FILL_MAX = (1 << 15) - 1
 COMPRESS_MAX = (1 << 16) - 1
 DEFAULT_PACKED_THRESHOLD = 1 << 30
+_NO_COUNT_LIMIT = 1 << 62
 
 # Elements of at least this many bytes get their own PLAIN node.
 packed_threshold: int = DEFAULT_PACKED_THRESHOLD
@@ -215,13 +231,15 @@ class Quicklist:
     LINDEX.  Values are bytes-like and read back as ``bytes``.
     """
 
-    __slots__ = ("_nodes", "_count", "_fill", "_compress")
+    __slots__ = ("_nodes", "count", "_fill", "_compress", "_szmax", "_cntmax")
 
     def __init__(self, fill: int = -2, compress: int = 0, values: Iterable[Bytesish] = ()) -> None:
         self._nodes: List[QuicklistNode] = []
-        self._count = 0
+        self.count = 0
         self._fill = -2
         self._compress = 0
+        self._szmax = OPTIMIZATION_LEVEL[1]
+        self._cntmax = _NO_COUNT_LIMIT
         self.fill = fill
         self.compress = compress
         if values:
@@ -236,7 +254,14 @@ class Quicklist:
     @fill.setter
     def fill(self, fill: int) -> None:
         """``quicklistSetFill``: clamped to [-5, 32767]."""
-        self._fill = FILL_MAX if fill > FILL_MAX else (-5 if fill < -5 else fill)
+        fill = self._fill = FILL_MAX if fill > FILL_MAX else (-5 if fill < -5 else fill)
+        # _fits as two bounds, for the push fast paths.
+        if fill < 0:
+            self._szmax = OPTIMIZATION_LEVEL[-fill - 1]
+            self._cntmax = _NO_COUNT_LIMIT
+        else:
+            self._szmax = SIZE_SAFETY_LIMIT
+            self._cntmax = fill
 
     @property
     def compress(self) -> int:
@@ -336,7 +361,7 @@ class Quicklist:
                 self._compress_at(idx - 1)
 
     def _del_node(self, idx: int) -> None:
-        """``__quicklistDelNode`` (the caller adjusts ``_count``)."""
+        """``__quicklistDelNode`` (the caller adjusts ``count``)."""
         del self._nodes[idx]
         if self._compress:
             self._compress_at(None)
@@ -344,10 +369,10 @@ class Quicklist:
     # -- basic properties ----------------------------------------------------
 
     def __len__(self) -> int:
-        return self._count
+        return self.count
 
     def __bool__(self) -> bool:
-        return self._count != 0
+        return self.count != 0
 
     def __repr__(self) -> str:
         return "Quicklist(fill=%d, compress=%d, %r)" % (self._fill, self._compress, self.to_list())
@@ -365,45 +390,71 @@ class Quicklist:
 
     def push_tail(self, value: Bytesish) -> None:
         """``quicklistPushTail`` (RPUSH)."""
-        v = _as_bytes(value)
-        sz = len(v)
         nodes = self._nodes
-        if sz >= packed_threshold:
-            self._insert_node(len(nodes), _plain(v))
-            self._count += 1
-            return
-        tail = nodes[-1] if nodes else None
-        if tail is not None and tail.container == PACKED and self._fits(tail.sz, tail.count, sz):
-            if tail.encoding == LZF:
-                tail.decompress()
-            lp = tail.lp
-            lp.append(v)
-            tail.count += 1
-            tail.sz = lp.nbytes
-        else:
-            self._insert_node(len(nodes), QuicklistNode(PACKED, Listpack((v,))))
-        self._count += 1
+        if nodes and value.__class__ is bytes:
+            # Fast path: a short string into a raw tail node with room,
+            # written straight into its listpack (see "Hot paths" above).
+            node = nodes[-1]
+            lp = node.lp
+            n = len(value)
+            if (lp is not None and n < 64 and node.count < self._cntmax
+                    and node.sz + n + SIZE_ESTIMATE_OVERHEAD <= self._szmax
+                    and (n > 20 or not n or not _INT_START[value[0]])
+                    and n < packed_threshold and lp._offs is None):
+                buf = lp._buf
+                buf[-1:-1] = _STR6[n] + value + _ONE[n + 1]
+                c = lp._n = lp._n + 1
+                lp._resp = None
+                size = node.sz = len(buf)
+                _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+                node.count += 1
+                self.count += 1
+                return
+        self._push_slow(value, False)
 
     def push_head(self, value: Bytesish) -> None:
         """``quicklistPushHead`` (LPUSH)."""
-        v = _as_bytes(value)
+        nodes = self._nodes
+        if nodes and value.__class__ is bytes:
+            node = nodes[0]
+            lp = node.lp
+            n = len(value)
+            if (lp is not None and n < 64 and node.count < self._cntmax
+                    and node.sz + n + SIZE_ESTIMATE_OVERHEAD <= self._szmax
+                    and (n > 20 or not n or not _INT_START[value[0]])
+                    and n < packed_threshold and lp._offs is None):
+                buf = lp._buf
+                buf[HDR_SIZE:HDR_SIZE] = _STR6[n] + value + _ONE[n + 1]
+                c = lp._n = lp._n + 1
+                lp._resp = None
+                size = node.sz = len(buf)
+                _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+                node.count += 1
+                self.count += 1
+                return
+        self._push_slow(value, True)
+
+    def _push_slow(self, value: Bytesish, at_head: bool) -> None:
+        """``quicklistPushHead``/``PushTail`` in full: a plain node for a
+        large element, a compressed end node, or a new node when full."""
+        v = value if value.__class__ is bytes else bytes(value)
         sz = len(v)
         nodes = self._nodes
+        where = 0 if at_head else len(nodes)
         if sz >= packed_threshold:
-            self._insert_node(0, _plain(v))
-            self._count += 1
+            self._insert_node(where, _plain(v))
+            self.count += 1
             return
-        head = nodes[0] if nodes else None
-        if head is not None and head.container == PACKED and self._fits(head.sz, head.count, sz):
-            if head.encoding == LZF:
-                head.decompress()
-            lp = head.lp
-            lp.prepend(v)
-            head.count += 1
-            head.sz = lp.nbytes
+        node = (nodes[0] if at_head else nodes[-1]) if nodes else None
+        if node is not None and node.container == PACKED and self._fits(node.sz, node.count, sz):
+            if node.encoding == LZF:
+                node.decompress()
+            lp = node.lp
+            node.sz = lp.push_bytes(v, at_head)
+            node.count += 1
         else:
-            self._insert_node(0, QuicklistNode(PACKED, Listpack((v,))))
-        self._count += 1
+            self._insert_node(where, QuicklistNode(PACKED, Listpack((v,))))
+        self.count += 1
 
     def extend_tail(self, values: Iterable[Bytesish]) -> None:
         """RPUSH of many values: same node layout as pushing one by one, but
@@ -472,7 +523,7 @@ class Quicklist:
             cur_sz += len(enc)
             cur_count += 1
         flush()
-        self._count += total
+        self.count += total
         if self._compress and added_nodes:
             ln = len(nodes)
             if head:
@@ -482,14 +533,64 @@ class Quicklist:
 
     def pop_head(self) -> Optional[bytes]:
         """Remove and return the first element (None if empty)."""
+        nodes = self._nodes
+        if nodes:
+            node = nodes[0]
+            lp = node.lp
+            if lp is not None and node.count > 1:
+                buf = lp._buf
+                b = buf[HDR_SIZE]
+                if lp._offs is None and b < 0xC0:
+                    # Fast path: a 7-bit int or a short string, cut out of
+                    # the raw head node's listpack in place.
+                    if b < 0x80:
+                        v = _DEC7[b]
+                        end = HDR_SIZE + 2
+                    else:
+                        end = HDR_SIZE + 1 + (b & 0x3F)
+                        v = bytes(buf[HDR_SIZE + 1:end])
+                        end += 1
+                    del buf[HDR_SIZE:end]
+                    c = lp._n = lp._n - 1
+                    lp._resp = None
+                    size = node.sz = len(buf)
+                    _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+                else:
+                    v = lp.pop_head()
+                    node.sz = len(buf)
+                node.count -= 1
+                self.count -= 1
+                return v
         return self._pop(0)
 
     def pop_tail(self) -> Optional[bytes]:
         """Remove and return the last element (None if empty)."""
+        nodes = self._nodes
+        if nodes:
+            node = nodes[-1]
+            lp = node.lp
+            if lp is not None and node.count > 1:
+                buf = lp._buf
+                bl = buf[-2]
+                a = len(buf) - 2 - bl
+                if bl < 128 and lp._offs is None and buf[a] < 0xC0:
+                    b = buf[a]
+                    v = _DEC7[b] if b < 0x80 else bytes(buf[a + 1:a + 1 + (b & 0x3F)])
+                    del buf[a:-1]
+                    c = lp._n = lp._n - 1
+                    lp._resp = None
+                    size = node.sz = len(buf)
+                    _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+                else:
+                    v = lp.pop_tail()
+                    node.sz = len(buf)
+                node.count -= 1
+                self.count -= 1
+                return v
         return self._pop(-1)
 
     def _pop(self, where: int) -> Optional[bytes]:
-        if not self._count:
+        if not self.count:
             return None
         nodes = self._nodes
         idx = 0 if where == 0 else len(nodes) - 1
@@ -501,13 +602,13 @@ class Quicklist:
             self._del_node(idx)
         else:
             lp = node.lp
-            v = lp.pop(where)
+            v = lp.pop_head() if where == 0 else lp.pop_tail()
             node.count -= 1
             if node.count == 0:
                 self._del_node(idx)
             else:
                 node.sz = lp.nbytes
-        self._count -= 1
+        self.count -= 1
         return v  # type: ignore[return-value]
 
     # -- positional access ---------------------------------------------------
@@ -515,7 +616,7 @@ class Quicklist:
     def _locate(self, index: int) -> Optional[Tuple[int, int]]:
         """(node index, offset inside node) of element ``index``, scanning
         from the nearer end (``quicklistGetIteratorAtIdx``)."""
-        n = self._count
+        n = self.count
         if index < 0:
             index += n
         if index < 0 or index >= n:
@@ -553,16 +654,16 @@ class Quicklist:
         return node.reader().get(loc[1], build_index=False)
 
     def first(self) -> Optional[bytes]:
-        return self.get(0) if self._count else None
+        return self.get(0) if self.count else None
 
     def last(self) -> Optional[bytes]:
-        return self.get(-1) if self._count else None
+        return self.get(-1) if self.count else None
 
     def range(self, start: int, stop: int) -> List[bytes]:
         """Elements with ``start <= i < stop`` as a list (negative bounds
         count from the tail, both clamped: Python slice semantics without a
         step).  LRANGE's inclusive end is ``stop = end + 1``."""
-        n = self._count
+        n = self.count
         if start < 0:
             start = max(start + n, 0)
         if stop < 0:
@@ -598,7 +699,14 @@ class Quicklist:
         """Like ``range`` but returns (count, the elements encoded as RESP
         bulk strings), using each node's cached encoding (see
         ``Listpack.resp_range``)."""
-        n = self._count
+        nodes = self._nodes
+        if 0 <= start and nodes:
+            # Fast path (LRANGE 0 99): the range lies in the raw head node.
+            node = nodes[0]
+            lp = node.lp
+            if lp is not None and start < stop <= node.count:
+                return stop - start, lp.resp_range(start, stop)
+        n = self.count
         if start < 0:
             start = max(start + n, 0)
         if stop < 0:
@@ -735,7 +843,7 @@ class Quicklist:
                 else:
                     self._insert_node(ni, _plain(v))
                     self._insert_node(ni, new)
-            self._count += 1
+            self.count += 1
             return
 
         if not full:
@@ -776,7 +884,7 @@ class Quicklist:
                 self._insert_node(ni, new)
                 center = ni + 1
             self._merge_around(center)
-        self._count += 1
+        self.count += 1
 
     def insert_before(self, index: int, value: Bytesish) -> None:
         """Insert ``value`` before element ``index`` (``quicklistInsertBefore``);
@@ -796,7 +904,7 @@ class Quicklist:
     def insert(self, index: int, value: Bytesish) -> None:
         """``list.insert`` semantics: ``value`` ends up at ``index`` (clamped;
         ``len`` or more appends)."""
-        n = self._count
+        n = self.count
         if index < 0:
             index = max(index + n, 0)
         if index >= n:
@@ -853,7 +961,7 @@ class Quicklist:
             else:
                 self._insert(ni, 0, v, True)
                 self._del_node(ni)
-                self._count -= 1
+                self.count -= 1
         else:
             # A large value replacing an element of a packed node: insert it
             # after the element (splitting the node), then drop the element,
@@ -868,7 +976,7 @@ class Quicklist:
                 node.count -= 1
                 node.sz = node.lp.nbytes  # type: ignore[union-attr]
                 self._recompress(ni)
-            self._count -= 1
+            self.count -= 1
 
     # -- deletion ------------------------------------------------------------
 
@@ -878,7 +986,7 @@ class Quicklist:
         Never merges nodes."""
         if count <= 0:
             return 0
-        n = self._count
+        n = self.count
         extent = count
         if start >= 0 and extent > n - start:
             extent = n - start
@@ -895,7 +1003,7 @@ class Quicklist:
             node = nodes[ni]
             if off == 0 and extent >= node.count:
                 extent -= node.count
-                self._count -= node.count
+                self.count -= node.count
                 del nodes[ni]
                 dropped = True
             else:
@@ -907,7 +1015,7 @@ class Quicklist:
                 lp.delete_range(off, d)  # type: ignore[union-attr]
                 node.count -= d
                 node.sz = lp.nbytes  # type: ignore[union-attr]
-                self._count -= d
+                self.count -= d
                 extent -= d
                 if node.count == 0:
                     del nodes[ni]
@@ -929,7 +1037,7 @@ class Quicklist:
     def trim(self, start: int, end: int) -> None:
         """LTRIM semantics: keep elements ``start..end`` inclusive (negative
         indexes from the tail), exactly as ``ltrimCommand`` computes it."""
-        llen = self._count
+        llen = self.count
         if start < 0:
             start += llen
         if end < 0:
@@ -992,7 +1100,7 @@ class Quicklist:
             for ni in sorted(emptied, reverse=True):
                 del nodes[ni]
             self._compress_at(None)
-        self._count -= removed
+        self.count -= removed
         return removed
 
     def positions(self, value: Bytesish, rank: int = 1, count: int = 1, maxlen: int = 0) -> List[int]:
@@ -1007,7 +1115,7 @@ class Quicklist:
         reverse = rank < 0
         if reverse:
             rank = -rank
-        n = self._count
+        n = self.count
         nodes = self._nodes
         scanned = 0
         matches = 0
@@ -1086,7 +1194,7 @@ class Quicklist:
                 raise ValueError("invalid quicklist node container %r" % (container,))
             out.append(node)
             total += node.count
-        ql._count = total
+        ql.count = total
         if ql._compress:
             ql._compress_span(0, len(out) - 1)
         return ql
@@ -1105,5 +1213,5 @@ class Quicklist:
             n.sz = node.sz
             n.canon = node.canon
             out.append(n)
-        ql._count = self._count
+        ql.count = self.count
         return ql

@@ -47,6 +47,12 @@ in RESP3 only.  HSCAN uses ``commands.generic.scan_collection_command``: a
 listpack hash returns everything with cursor 0, a hashtable one goes bucket
 by bucket.
 
+Hot path: HSET of one pair into a hashtable hash inlines ``Db.lookup``'s
+hit case (as list.py's hot path does: any other case goes through
+``db.lookup``), ``hashTypeSet`` on the HashTable bucket, the reply, WATCH and
+notify.  HSET/HMSET reply before they signal and notify, as ``hsetCommand``
+does.
+
 DIVERGENCE: HRANDFIELD's unique-sample cases (count < size) return fields in
 listpack order (Redis's ``lpRandomPairsUnique``) or in HashTable order; the
 selection is uniform but the random choices differ from Redis's, as any
@@ -63,6 +69,7 @@ from omakase.commands.registry import command
 from omakase.types._members import remove_members
 from omakase.encodings.listpack import Listpack
 from omakase.hashtable import HashTable
+from omakase.replies import INTEGERS
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
 from omakase.util import LLONG_MAX, LLONG_MIN, cstr_lower, parse_ll
 
@@ -360,7 +367,9 @@ def lookup_hash_read(c: Any, key: bytes) -> Hash | None | bool:
 # Hash commands
 # ---------------------------------------------------------------------------
 def _hset_generic(c: Any, argv: list[bytes], name: str) -> int | None:
-    """HSET/HMSET: the number of fields created, or None after an error."""
+    """HSET/HMSET: the number of fields created, or None after an error.
+    The caller replies, then calls ``_hset_done`` (Redis replies before
+    signalling and notifying)."""
     n = len(argv)
     if n % 2:
         c.add_reply_error(replies.wrong_arity(name))
@@ -369,7 +378,7 @@ def _hset_generic(c: Any, argv: list[bytes], name: str) -> int | None:
     db = c.db
     server = c.server
     config = server.config
-    o = db.lookup_write(key)
+    o = db.lookup(key, True, False)         # lookupKeyWrite
     if o is None:
         # A new hash: built in one go (same content and encoding as Redis's
         # field-by-field inserts; hashTypeTryConversion checks every arg).
@@ -382,34 +391,80 @@ def _hset_generic(c: Any, argv: list[bytes], name: str) -> int | None:
                     or sum(map(len, args)) + 7 > LISTPACK_SAFETY_SIZE)
         db.add(key, Hash.from_pairs(pairs, new_lru(server), config, force_ht, True,
                                     args if len(pairs) * 2 == n - 2 else None))
-        created = len(pairs)
-    elif o.__class__ is not Hash:
+        return len(pairs)
+    if o.__class__ is not Hash:
         c.add_reply_error(WRONGTYPE)
         return None
-    else:
-        o.try_conversion(argv, 2, n - 1, config)
-        created = 0
-        hset = o.set
-        for i in range(2, n, 2):
-            if not hset(argv[i], argv[i + 1], config):
-                created += 1
-    db.signal_modified_key(key)
-    server.notify(NOTIFY_HASH, "hset", key, db.id)
-    server.dirty += (n - 2) >> 1
+    o.try_conversion(argv, 2, n - 1, config)
+    created = 0
+    hset = o.set
+    for i in range(2, n, 2):
+        if not hset(argv[i], argv[i + 1], config):
+            created += 1
     return created
+
+
+def _hset_done(c: Any, argv: list[bytes]) -> None:
+    """HSET/HMSET's tail: WATCH, the "hset" event, one change per pair."""
+    db = c.db
+    key = argv[1]
+    if db.watched_keys or db.tracking_hook is not None:
+        db.signal_modified_key(key)
+    server = c.server
+    hook = server.notify_hook
+    if hook is not None:
+        hook(NOTIFY_HASH, "hset", key, db.id)
+    server.dirty += (len(argv) - 2) >> 1
 
 
 @command("hset")
 def hset_command(c: Any, argv: list[bytes]) -> None:
-    created = _hset_generic(c, argv, "hset")
-    if created is not None:
-        c.add_reply_int(created)
+    db = c.db
+    key = argv[1]
+    o = None
+    if len(argv) == 4:
+        ht = db.keys
+        if ht.rehashidx < 0 and not db.expires.used:
+            o = ht.t0[hash(key) & ht.mask0].get(key)
+    if o.__class__ is Hash and o.data.__class__ is HashTable:
+        # Hot path (HSET key field value on a hashtable hash).
+        # db.lookup(key, True, False) inline: the key was found without
+        # rehashing or TTLs around, so only the LRU/LFU touch is left.
+        # hashTypeTryConversion has nothing to do for a hashtable, and
+        # hashTypeSet is HashTable.set with the bucket looked up here.
+        server = c.server
+        if not server.no_touch:
+            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+        d = o.data
+        f = argv[2]
+        b = d.t0[hash(f) & d.mask0] if d.rehashidx < 0 else d.bucket_for(f)
+        if f in b:
+            b[f] = argv[3]
+            created = 0
+        else:
+            d._insert_new(b, f, argv[3])
+            created = 1
+    else:
+        created = _hset_generic(c, argv, "hset")
+        if created is None:
+            return
+        server = c.server
+    if not c.reply_off:
+        c.reply.append(INTEGERS[created] if created < 10000 else b":%d\r\n" % created)
+    # _hset_done, inline
+    if db.watched_keys or db.tracking_hook is not None:
+        db.signal_modified_key(key)
+    hook = server.notify_hook
+    if hook is not None:
+        hook(NOTIFY_HASH, "hset", key, db.id)
+    server.dirty += (len(argv) - 2) >> 1
 
 
 @command("hmset")
 def hmset_command(c: Any, argv: list[bytes]) -> None:
     if _hset_generic(c, argv, "hmset") is not None:
         c.add_reply_ok()
+        _hset_done(c, argv)
 
 
 @command("hsetnx")

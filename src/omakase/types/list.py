@@ -41,9 +41,25 @@ creating a key goes through ``Db.add``, which does it.
 
 Hot path
 --------
-LPUSH/RPUSH/LPOP/RPOP with one element and LRANGE are benchmark commands:
-they do one lookup, one quicklist call and one reply append; LRANGE builds
-its reply with one C-level pack (``add_reply_bulks``).
+LPUSH/RPUSH with one element, LPOP/RPOP without a count and LRANGE are
+benchmark commands.  Their handlers (``_make_push``/``_make_pop`` build the
+left/right pair from one body) inline what they call per request:
+
+* ``Db.lookup``'s hit case: when the key's table is not rehashing and no key
+  has a TTL, the value is read from ``db.keys``' bucket and, if it is a list,
+  only the LRU/LFU touch (and for LRANGE the hit count) is left to do; any
+  other case (missing key, wrong type, rehashing, TTLs) goes through
+  ``db.lookup`` itself, so expiry, stats and touch stay exactly Db's;
+* the reply (``INTEGERS``/``BULK_HDR`` appended directly),
+  ``signal_modified_key`` (only when WATCH or tracking is on) and
+  ``server.notify`` (the hook called directly);
+* one quicklist call, whose own fast path edits the end node's listpack
+  (see quicklist.py).
+
+LRANGE parses small indexes from a table and replies with the node's cached
+RESP encoding (``Quicklist.range_resp``).  The order of reply, events, WATCH
+and dirty is Redis's (pushGenericCommand, popGenericCommand +
+listElementsRemoved).
 
 DIVERGENCE: none intended for replies or events.  A BLPOP/BRPOP/BLMOVE
 served after blocking increments ``server.dirty`` like its immediate form
@@ -59,7 +75,7 @@ from omakase import replies
 from omakase.blocking import block_for_keys, deny_blocking, parse_timeout
 from omakase.commands.registry import command
 from omakase.encodings.quicklist import Quicklist
-from omakase.replies import WRONGTYPE
+from omakase.replies import BULK_HDR, INTEGERS, MBULK_HDR, WRONGTYPE
 from omakase.util import LLONG_MIN, index_span, parse_ll
 
 try:  # the notify module defines these once it exists
@@ -241,14 +257,57 @@ def _push_generic(c: Any, argv: list[bytes], head: bool) -> None:
     server.dirty += n
 
 
-@command("lpush")
-def lpush_command(c: Any, argv: list[bytes]) -> None:
-    _push_generic(c, argv, LIST_HEAD)
+def _make_push(head: bool, event: str):
+    """LPUSH/RPUSH: the one-element form (redis-benchmark's) inline, the
+    rest through ``_push_generic``.  Same checks, events and order as
+    pushGenericCommand; the reply, ``signal_modified_key`` and the notify
+    hook are inlined (the hottest list commands)."""
+    def push_command(c: Any, argv: list[bytes]) -> None:
+        if len(argv) != 3:
+            _push_generic(c, argv, head)
+            return
+        db = c.db
+        key = argv[1]
+        server = c.server
+        ht = db.keys
+        o = (ht.t0[hash(key) & ht.mask0].get(key)
+             if ht.rehashidx < 0 and not db.expires.used else None)
+        if o.__class__ is ListObject:
+            # db.lookup(key, True, False) for a list found without
+            # rehashing or TTLs around: only the LRU/LFU touch is left.
+            if not server.no_touch:
+                o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+            if db.blocking_keys:
+                _signal_if_waited(db, key)
+        else:
+            o = db.lookup(key, True, False)
+            if o is None:
+                o = new_list(server)
+                db.add(key, o)
+            elif o.__class__ is not ListObject:
+                c.add_reply_error(WRONGTYPE)
+                return
+            elif db.blocking_keys:
+                _signal_if_waited(db, key)
+        ql = o.ql
+        if head:
+            ql.push_head(argv[2])
+        else:
+            ql.push_tail(argv[2])
+        if not c.reply_off:
+            n = ql.count
+            c.reply.append(INTEGERS[n] if n < 10000 else b":%d\r\n" % n)
+        if db.watched_keys or db.tracking_hook is not None:
+            db.signal_modified_key(key)
+        hook = server.notify_hook
+        if hook is not None:
+            hook(NOTIFY_LIST, event, key, db.id)
+        server.dirty += 1
+    return push_command
 
 
-@command("rpush")
-def rpush_command(c: Any, argv: list[bytes]) -> None:
-    _push_generic(c, argv, LIST_TAIL)
+lpush_command = command("lpush")(_make_push(LIST_HEAD, "lpush"))
+rpush_command = command("rpush")(_make_push(LIST_TAIL, "rpush"))
 
 
 def _pushx_generic(c: Any, argv: list[bytes], head: bool) -> None:
@@ -409,38 +468,116 @@ def _pop_generic(c: Any, argv: list[bytes], head: bool) -> None:
     _elements_removed(c, db, key, o, head, 1)
 
 
-@command("lpop")
-def lpop_command(c: Any, argv: list[bytes]) -> None:
-    _pop_generic(c, argv, LIST_HEAD)
+def _make_pop(head: bool, event: str):
+    """LPOP/RPOP: the count-less form inline (see ``_make_push``), the rest
+    through ``_pop_generic``.  Same order as popGenericCommand +
+    listElementsRemoved: reply, event, delete when empty, WATCH, dirty."""
+    def pop_command(c: Any, argv: list[bytes]) -> None:
+        if len(argv) != 2:
+            _pop_generic(c, argv, head)
+            return
+        db = c.db
+        key = argv[1]
+        server = c.server
+        ht = db.keys
+        o = (ht.t0[hash(key) & ht.mask0].get(key)
+             if ht.rehashidx < 0 and not db.expires.used else None)
+        if o.__class__ is ListObject:
+            # db.lookup(key, True, False), inline (see _make_push)
+            if not server.no_touch:
+                o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+        else:
+            o = db.lookup(key, True, False)
+            if o is None:
+                c.add_reply_null()
+                return
+            if o.__class__ is not ListObject:
+                c.add_reply_error(WRONGTYPE)
+                return
+        ql = o.ql
+        v = ql.pop_head() if head else ql.pop_tail()
+        if not c.reply_off:
+            n = len(v)
+            if n < 1024:
+                c.reply.append(BULK_HDR[n] + v + b"\r\n")
+            else:
+                c.add_reply_bulk(v)
+        hook = server.notify_hook
+        if hook is not None:
+            hook(NOTIFY_LIST, event, key, db.id)
+        if not ql.count:
+            db.delete(key)
+            server.notify(NOTIFY_GENERIC, "del", key, db.id)
+        if db.watched_keys or db.tracking_hook is not None:
+            db.signal_modified_key(key)
+        server.dirty += 1
+    return pop_command
 
 
-@command("rpop")
-def rpop_command(c: Any, argv: list[bytes]) -> None:
-    _pop_generic(c, argv, LIST_TAIL)
+lpop_command = command("lpop")(_make_pop(LIST_HEAD, "lpop"))
+rpop_command = command("rpop")(_make_pop(LIST_TAIL, "rpop"))
+
+
+# Canonical decimal text of small integers -> value: LRANGE's indexes
+# without a parse_ll call (anything not in the table goes through it).
+_SMALL_INTS = {b"%d" % i: i for i in range(-1024, 10001)}
 
 
 @command("lrange")
 def lrange_command(c: Any, argv: list[bytes]) -> None:
-    ok1, start = parse_ll(argv[2])
-    ok2, end = parse_ll(argv[3])
-    if not (ok1 and ok2):
-        c.add_reply_error(replies.NOT_INTEGER)
-        return
-    o = c.db.lookup(argv[1])
-    if o is None:
-        c.add_reply(replies.EMPTY_ARRAY)
-        return
-    if o.__class__ is not ListObject:
-        c.add_reply_error(WRONGTYPE)
-        return
+    start = _SMALL_INTS.get(argv[2])
+    end = _SMALL_INTS.get(argv[3])
+    if start is None or end is None:
+        ok1, start = parse_ll(argv[2])
+        ok2, end = parse_ll(argv[3])
+        if not (ok1 and ok2):
+            c.add_reply_error(replies.NOT_INTEGER)
+            return
+    db = c.db
+    key = argv[1]
+    ht = db.keys
+    if ht.rehashidx < 0 and not db.expires.used:
+        o = ht.t0[hash(key) & ht.mask0].get(key)
+        if o is None:
+            # db.lookup(key)'s miss, inline: the miss count
+            c.server.stat_keyspace_misses += 1
+            c.add_reply(replies.EMPTY_ARRAY)
+            return
+    else:
+        o = None
+    if o.__class__ is ListObject:
+        # db.lookup(key)'s hit, inline (see _make_push): hit count and touch
+        server = c.server
+        server.stat_keyspace_hits += 1
+        if not server.no_touch:
+            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+    else:
+        o = db.lookup(key)
+        if o is None:
+            c.add_reply(replies.EMPTY_ARRAY)
+            return
+        if o.__class__ is not ListObject:
+            c.add_reply_error(WRONGTYPE)
+            return
     ql = o.ql
-    span = index_span(start, end, len(ql))
-    if span is None:
+    llen = ql.count
+    # index_span, inline
+    if start < 0:
+        start += llen
+    if end < 0:
+        end += llen
+    if start < 0:
+        start = 0
+    if start > end or start >= llen:
         c.add_reply(replies.EMPTY_ARRAY)
         return
-    n, body = ql.range_resp(span[0], span[1] + 1)
-    c.add_reply_array_len(n)
-    c.add_reply(body)
+    if end >= llen:
+        end = llen - 1
+    n, body = ql.range_resp(start, end + 1)
+    if not c.reply_off:
+        reply = c.reply
+        reply.append(MBULK_HDR[n] if n < 1024 else b"*%d\r\n" % n)
+        reply.append(body)
 
 
 @command("ltrim")

@@ -33,6 +33,14 @@ SPOP -> ``SREM key member``; SPOP with a count that empties the set ->
 ``DEL key``; any other SPOP with a count -> one ``SREM key member`` per
 popped member (the server wraps several in MULTI/EXEC).
 
+Hot path: SADD with one member into a hashtable set and SPOP without a
+count inline ``Db.lookup``'s hit case (as list.py's hot path does: any other
+case goes through ``db.lookup``), the reply, WATCH and notify, and the
+HashTable operations they need (the bucket, the insert, the random member
+drawn with the very generator calls of ``HashTable.random_item``, the delete
+and ``try_shrink``).  SPOP sets ``c.rewritten_argv`` only when something
+(AOF, replicas) consumes propagation.
+
 RESP3 shapes are 7.0's: SMEMBERS/SINTER/SUNION/SDIFF and SPOP with a count
 reply sets (``~``); SRANDMEMBER with a count replies an array (it may repeat
 members); SMISMEMBER an array of integers.
@@ -40,6 +48,7 @@ members); SMISMEMBER an array of integers.
 from __future__ import annotations
 
 import random as _random
+from itertools import islice
 from typing import Any, Callable
 
 from omakase import replies
@@ -47,7 +56,8 @@ from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import delete_destination, remove_members
 from omakase.encodings.intset import Intset
-from omakase.hashtable import HashTable
+from omakase.hashtable import BUCKET_LOAD, MIN_FILL_PERCENT, HashTable
+from omakase.replies import BULK_HDR, INTEGERS
 from omakase.types.hash import new_lru
 from omakase.util import LLONG_MAX, cstr_lower, parse_ll
 
@@ -66,6 +76,13 @@ ERR_LIMIT = "LIMIT can't be negative"
 SPOP_MOVE_STRATEGY_MUL = 5
 SRANDMEMBER_SUB_STRATEGY_MUL = 3
 _MISSING = object()
+# HashTable.random_item's generator (random._inst), bound once.  SPOP's hot
+# path repeats random_item's draws inline: rng.randrange(n) is
+# _randbelow_with_getrandbits(n) (getrandbits(n.bit_length()) until < n).
+_getrandbits = _random._inst.getrandbits
+assert _random.Random._randbelow is _random.Random._randbelow_with_getrandbits
+# HashTable.needs_shrink is false unless used * 100 < buckets * this.
+_SHRINK_FACTOR = BUCKET_LOAD * MIN_FILL_PERCENT
 
 
 # ---------------------------------------------------------------------------
@@ -253,24 +270,47 @@ def sadd_command(c: Any, argv: list[bytes]) -> None:
     key = argv[1]
     db = c.db
     server = c.server
-    o = db.lookup_write(key)
-    if o is None:
-        o = Set.create_for(argv[2], new_lru(server))
-        db.add(key, o)
-    elif o.__class__ is not Set:
-        c.add_reply_error(WRONGTYPE)
-        return
-    config = server.config
-    add = o.add
-    added = 0
-    for m in argv[2:]:
-        if add(m, config):
-            added += 1
+    ht = db.keys
+    o = (ht.t0[hash(key) & ht.mask0].get(key)
+         if ht.rehashidx < 0 and not db.expires.used else None)
+    if len(argv) == 3 and o.__class__ is Set and o.data.__class__ is HashTable:
+        # Hot path (SADD key member on a hashtable set).  db.lookup(key,
+        # True, False) inline: the key was found without rehashing or TTLs
+        # around, so only the LRU/LFU touch is left.  Then setTypeAdd as
+        # HashTable.set does it, with the bucket looked up here.
+        if not server.no_touch:
+            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+        d = o.data
+        m = argv[2]
+        b = d.t0[hash(m) & d.mask0] if d.rehashidx < 0 else d.bucket_for(m)
+        if m in b:
+            added = 0
+        else:
+            d._insert_new(b, m, None)
+            added = 1
+    else:
+        o = db.lookup(key, True, False)         # lookupKeyWrite
+        if o is None:
+            o = Set.create_for(argv[2], new_lru(server))
+            db.add(key, o)
+        elif o.__class__ is not Set:
+            c.add_reply_error(WRONGTYPE)
+            return
+        config = server.config
+        add = o.add
+        added = 0
+        for m in argv[2:]:
+            if add(m, config):
+                added += 1
     if added:
-        db.signal_modified_key(key)
-        server.notify(NOTIFY_SET, "sadd", key, db.id)
-    server.dirty += added
-    c.add_reply_int(added)
+        if db.watched_keys or db.tracking_hook is not None:
+            db.signal_modified_key(key)
+        hook = server.notify_hook
+        if hook is not None:
+            hook(NOTIFY_SET, "sadd", key, db.id)
+        server.dirty += added
+    if not c.reply_off:
+        c.reply.append(INTEGERS[added] if added < 10000 else b":%d\r\n" % added)
 
 
 @command("srem")
@@ -419,22 +459,86 @@ def spop_command(c: Any, argv: list[bytes]) -> None:
         c.add_reply_error(replies.SYNTAX)
         return
     key = argv[1]
-    o = _lookup(c, key, True)
-    if o is False:
-        return
-    if o is None:
-        c.add_reply_null()
-        return
     db = c.db
     server = c.server
-    ele = o.pop_random()
-    server.notify(NOTIFY_SET, "spop", key, db.id)
-    c.rewritten_argv = [b"SREM", key, ele]
-    c.add_reply_bulk(ele)
-    if not len(o):
+    ht = db.keys
+    o = (ht.t0[hash(key) & ht.mask0].get(key)
+         if ht.rehashidx < 0 and not db.expires.used else None)
+    if o.__class__ is Set and o.data.__class__ is HashTable:
+        # Hot path: db.lookup(key, True, False) inline (see sadd_command),
+        # then Set.pop_random.  When the set's table is not rehashing,
+        # HashTable.random_item's draws are made here (the same generator
+        # calls, so the same member for the same random state), then the
+        # delete and try_shrink.
+        if not server.no_touch:
+            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+        d = o.data
+        t0 = d.t0
+        ridx = d.rehashidx
+        if ridx < 0:
+            mask = d.mask0
+            while True:
+                b = t0[_getrandbits(62) & mask]
+                if b:
+                    break
+        else:
+            # random_item while rehashing: rng.randrange(ridx, n0 + n1)
+            # is ridx + _randbelow(width)
+            t1 = d.t1
+            n0 = len(t0)
+            width = n0 + len(t1) - ridx
+            k = width.bit_length()
+            while True:
+                r = _getrandbits(k)
+                while r >= width:
+                    r = _getrandbits(k)
+                i = ridx + r
+                b = t0[i] if i < n0 else t1[i - n0]
+                if b:
+                    break
+        # rng.randrange(len(b)) is _randbelow(len(b)): getrandbits(k)
+        # until below len(b)
+        nb = len(b)
+        k = nb.bit_length()
+        r = _getrandbits(k)
+        while r >= nb:
+            r = _getrandbits(k)
+        ele = next(islice(iter(b), r, None))
+        if ridx < 0:
+            del b[ele]
+            left = d.used = d.used - 1
+            if left * 100 < len(t0) * _SHRINK_FACTOR:   # else needs_shrink() is false
+                d.try_shrink()
+        else:
+            d.pop(ele)          # steps the rehash, as HashTable.pop does
+            d.try_shrink()
+            left = d.used
+    else:
+        o = db.lookup(key, True, False)         # lookupKeyWrite
+        if o is None:
+            c.add_reply_null()
+            return
+        if o.__class__ is not Set:
+            c.add_reply_error(WRONGTYPE)
+            return
+        ele = o.pop_random()
+        left = len(o)
+    hook = server.notify_hook
+    if hook is not None:
+        hook(NOTIFY_SET, "spop", key, db.id)
+    if server.propagation_targets:
+        c.rewritten_argv = [b"SREM", key, ele]
+    if not c.reply_off:
+        n = len(ele)
+        if n < 1024:
+            c.reply.append(BULK_HDR[n] + ele + b"\r\n")
+        else:
+            c.add_reply_bulk(ele)
+    if not left:
         db.delete(key)
         server.notify(NOTIFY_GENERIC, "del", key, db.id)
-    db.signal_modified_key(key)
+    if db.watched_keys or db.tracking_hook is not None:
+        db.signal_modified_key(key)
     server.dirty += 1
 
 
