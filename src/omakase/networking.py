@@ -324,50 +324,51 @@ class Client:
         The replies are then written at once when nothing has to come
         first (see "Writing replies" in the module docstring), else the
         client is queued for beforeSleep."""
-        if self.closing or self.flags & _STOP_INPUT:
-            return
-        parser = self.parser
         server = self.server
-        plain = server.plain_commands
-        call = server.call
-        while True:
-            reqs = parser.ready
-            if reqs:
-                parser.ready = []
-            elif parser.fast:
-                break
-            else:
-                try:
-                    argv = parser._next_exact()
-                except ProtocolError as exc:
-                    self.protocol_error(exc)
+        # A closing, blocked or paused client runs nothing, but what it
+        # was already given to say is still written (QUIT, CLIENT KILL).
+        if not (self.closing or self.flags & _STOP_INPUT):
+            parser = self.parser
+            plain = server.plain_commands
+            call = server.call
+            while True:
+                reqs = parser.ready
+                if reqs:
+                    parser.ready = []
+                elif parser.fast:
                     break
-                if argv is None:
-                    break
-                reqs = [argv]
-            i = 0
-            for argv in reqs:
-                i += 1
-                if not argv:
-                    continue
-                cmd = plain.get(argv[0])
-                if (cmd is not None and not self.flags & CHECKED_CLIENT_FLAGS
-                        and cmd.min_argc <= len(argv) <= cmd.max_argc):
-                    call(self, cmd, argv)
-                    if server.ready_keys and server.ready_keys_handler is not None:
-                        server.ready_keys_handler()
                 else:
-                    server.process_command(self, argv)
-                if self.closing or self.flags & _AFTER_COMMAND:
-                    if self.flags & _REPLY_SKIP_BITS:
-                        reset_reply_skip(self)
-                    if self.closing or self.flags & _STOP_INPUT:
-                        if i < len(reqs) and not self.closing:
-                            parser.ready[:0] = reqs[i:]
-                        reqs = None
+                    try:
+                        argv = parser._next_exact()
+                    except ProtocolError as exc:
+                        self.protocol_error(exc)
                         break
-            if reqs is None or parser.fast and not parser.ready:
-                break
+                    if argv is None:
+                        break
+                    reqs = [argv]
+                i = 0
+                for argv in reqs:
+                    i += 1
+                    if not argv:
+                        continue
+                    cmd = plain.get(argv[0])
+                    if (cmd is not None and not self.flags & CHECKED_CLIENT_FLAGS
+                            and cmd.min_argc <= len(argv) <= cmd.max_argc):
+                        call(self, cmd, argv)
+                        if server.ready_keys and server.ready_keys_handler is not None:
+                            server.ready_keys_handler()
+                    else:
+                        server.process_command(self, argv)
+                    if self.closing or self.flags & _AFTER_COMMAND:
+                        if self.flags & _REPLY_SKIP_BITS:
+                            reset_reply_skip(self)
+                        if self.closing or self.flags & _STOP_INPUT:
+                            if i < len(reqs) and not self.closing:
+                                parser.ready[:0] = reqs[i:]
+                            reqs = None
+                            break
+                if reqs is None or parser.fast and not parser.ready:
+                    break
         if self.reply:
             if server.aof_flush_hook is None and server.io_threads is None and self.sock is not None:
                 self.write_pending()
