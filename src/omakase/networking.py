@@ -16,19 +16,13 @@ from AOF loading, Lua or the master stream, which has no socket).  Its life:
 
 Writing replies
 ---------------
-Redis queues every client with output on a list and writes them all in
-beforeSleep (``handleClientsWithPendingWrites``), after the AOF buffer was
-written.  Here a client's replies are written at the end of
-``process_input`` -- the same one ``send`` per read, without the queue --
-whenever nothing must come before them: no AOF (whose beforeSleep write,
-and fsync under ``appendfsync always``, precedes every reply) and no I/O
-threads (which write the queued clients in parallel).  Otherwise, and for
-output produced outside a client's own input (pub/sub messages,
-invalidations, unblocked clients' replies through other paths), the client
-is queued once on ``server.clients_pending_write`` and ``before_sleep``
-writes it.  DIVERGENCE, measured: the queue costs about 35 Python
-operations per read; the order of bytes on each connection is the same
-either way.
+As Redis (``handleClientsWithPendingWrites``), a client with output is
+queued once on ``server.clients_pending_write`` and ``before_sleep`` writes
+them all, after the AOF buffer was written.  Writing each client's replies
+at the end of its own read instead saves the queue's ~35 Python operations
+per read, but measured slower with 50 clients (redis-benchmark shape a,
+alternating runs): the sends interleaved with the reads wake the clients
+while the loop is still reading, and the server's system time rose ~15-25%.
 
 The reply API (the ``add_reply_*`` methods) is the only code that knows RESP2
 from RESP3: commands say "a map of n pairs", "a null", "a double", and the
@@ -321,9 +315,7 @@ class Client:
         bookkeeping step, or a stop (the client blocked, was paused or is
         closing), where the requests not run yet go back to the parser.
 
-        The replies are then written at once when nothing has to come
-        first (see "Writing replies" in the module docstring), else the
-        client is queued for beforeSleep."""
+        A client with replies is then queued for beforeSleep's write."""
         server = self.server
         # A closing, blocked or paused client runs nothing, but what it
         # was already given to say is still written (QUIT, CLIENT KILL).
@@ -369,12 +361,9 @@ class Client:
                             break
                 if reqs is None or parser.fast and not parser.ready:
                     break
-        if self.reply:
-            if server.aof_flush_hook is None and server.io_threads is None and self.sock is not None:
-                self.write_pending()
-            elif not self.pending_write:
-                self.pending_write = True
-                server.clients_pending_write.append(self)
+        if self.reply and not self.pending_write:
+            self.pending_write = True
+            server.clients_pending_write.append(self)
 
     def protocol_error(self, exc: ProtocolError) -> None:
         """Redis's error is replied, then the client is closed after it."""
