@@ -43,8 +43,7 @@ common client:
 
 * ``write_pending`` joins the queued chunks and sends them.  Only output
   larger than the smallest configured limit (``server.obuf_check_min``;
-  8 MiB with the defaults) takes ``_write_checked``, which checks the
-  limits first -- so, as in Redis, a reply bigger than the hard limit
+  8 MiB with the defaults) is checked against the limits first -- so, as in Redis, a reply bigger than the hard limit
   closes the client even when it reads fast.
 * When the socket does not take everything, the unsent tail is kept and a
   write handler installed: the client is *backlogged*
@@ -385,9 +384,8 @@ class Client:
         """writeToClient: False if the client was freed.
 
         The common case is one ``send`` of everything queued.  Output larger
-        than the smallest output-buffer limit goes through ``_write_checked``
-        (the limits are checked first, as Redis checks them when the reply is
-        queued); a client whose socket did not take everything last time
+        than the smallest output-buffer limit is checked against the limits
+        first (as Redis checks them when the reply is queued); a client whose socket did not take everything last time
         (``write_installed``) goes through ``_write_backlog``."""
         reply = self.reply
         if not reply:
@@ -397,8 +395,12 @@ class Client:
         data = _join(reply)             # one chunk: the chunk itself, no copy
         server = self.server
         size = len(data)
-        if size > server.obuf_check_min:
-            return self._write_checked(data)
+        checked = size > server.obuf_check_min
+        if checked and output_limit_reached(self, size):
+            # Output above the smallest limit: checked before it is sent,
+            # as Redis checks when the reply is queued.
+            close_on_output_limit(self)
+            return False
         try:
             n = self.sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -412,32 +414,9 @@ class Client:
             self._start_backlog(data, n)
             return True
         self.reply = []
+        if checked:
+            self.obuf_soft_since = 0
         if self.flags & _CLOSE_AFTER_REPLY:
-            server.free_client(self)
-            return False
-        return True
-
-    def _write_checked(self, data: bytes) -> bool:
-        """write_pending for output above the smallest limit."""
-        server = self.server
-        if output_limit_reached(self, len(data)):
-            close_on_output_limit(self)
-            return False
-        try:
-            n = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            n = 0
-        except OSError as exc:
-            server.log.verbose(f"Error writing to client: {exc.strerror}")
-            server.free_client(self)
-            return False
-        server.stat_net_output_bytes += n
-        if n < len(data):
-            self._start_backlog(data, n)
-            return True
-        self.reply = []
-        self.obuf_soft_since = 0
-        if self.flags & ClientFlag.CLOSE_AFTER_REPLY:
             server.free_client(self)
             return False
         return True

@@ -94,6 +94,8 @@ from itertools import accumulate, chain, islice
 from operator import itemgetter, ge
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from omakase.util import index_span
+
 __all__ = [
     "ZSet",
     "ZRangeSpec",
@@ -796,16 +798,10 @@ class ZSet:
         from the end, clamped exactly as ``zrangeGenericCommand`` does."""
         self._sync()
         llen = len(self.dict)
-        if start < 0:
-            start += llen
-        if end < 0:
-            end += llen
-        if start < 0:
-            start = 0
-        if start > end or start >= llen:
+        span = index_span(start, end, llen)
+        if span is None:
             return []
-        if end >= llen:
-            end = llen - 1
+        start, end = span
         count = end - start + 1
         if reverse:
             i, j = self._locate(llen - 1 - start)
@@ -910,18 +906,10 @@ class ZSet:
     def delete_range_by_rank(self, start: int, end: int) -> List[bytes]:
         """ZREMRANGEBYRANK: 0-based inclusive, negative from the end, clamped
         like ``zremrangeGenericCommand``."""
-        llen = len(self.dict)
-        if start < 0:
-            start += llen
-        if end < 0:
-            end += llen
-        if start < 0:
-            start = 0
-        if start > end or start >= llen:
+        span = index_span(start, end, len(self.dict))
+        if span is None:
             return []
-        if end >= llen:
-            end = llen - 1
-        return [m for _, m in self._delete_ranks(start, end)]
+        return [m for _, m in self._delete_ranks(*span)]
 
     def pop_first(self) -> Optional[Pair]:
         """ZPOPMIN of one: remove and return the lowest (member, score)

@@ -560,20 +560,11 @@ def lrange_command(c: Any, argv: list[bytes]) -> None:
             c.add_reply_error(WRONGTYPE)
             return
     ql = o.ql
-    llen = ql.count
-    # index_span, inline
-    if start < 0:
-        start += llen
-    if end < 0:
-        end += llen
-    if start < 0:
-        start = 0
-    if start > end or start >= llen:
+    span = index_span(start, end, ql.count)
+    if span is None:
         c.add_reply(replies.EMPTY_ARRAY)
         return
-    if end >= llen:
-        end = llen - 1
-    n, body = ql.range_resp(start, end + 1)
+    n, body = ql.range_resp(span[0], span[1] + 1)
     if not c.reply_off:
         reply = c.reply
         reply.append(MBULK_HDR[n] if n < 1024 else b"*%d\r\n" % n)
