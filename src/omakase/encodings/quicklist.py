@@ -24,15 +24,13 @@ Hot paths
 ---------
 ``push_head``/``push_tail`` of a short string (a 6-bit-length listpack
 string: what LPUSH/RPUSH of redis-benchmark's ``xxx`` stores) into a raw end
-node with room, and ``pop_head``/``pop_tail`` of a 7-bit int or a short
-string from a raw end node that keeps more than one element, edit the node's
-``Listpack`` blob in place: the quicklist is the listpack's friend here and
-keeps its invariants (header, ``_n``, ``_resp`` reset; never taken when the
-listpack has an offset index).  Every other case goes through
-``Listpack.push_bytes``/``pop_head``/``pop_tail`` and the full
-``quicklistPush*``/``Pop`` logic (``_push_slow``, ``_pop``); both give the
-same bytes.  ``count`` (the element count, ``ql->count``) is a plain
-attribute so that callers read it without a ``len()`` call.
+node with room, and ``pop_head``/``pop_tail`` from a raw end node that keeps
+more than one element, skip the node bookkeeping of the full
+``quicklistPush*``/``Pop`` logic (``_push_slow``, ``_pop``) and let the
+node's ``Listpack`` edit its blob in place (``push_bytes``, ``pop_head``,
+``pop_tail``); both paths give the same bytes.  ``count`` (the element
+count, ``ql->count``) is a plain attribute so that callers read it without
+a ``len()`` call.
 
 DIVERGENCE: the nodes live in a Python ``list``, not a doubly linked list.
 Pushing at the head is a pointer memmove in C, negligible next to the Python
@@ -75,8 +73,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 import lzf
 
-from .listpack import (HDR_SIZE, NUMELE_UNKNOWN, Listpack, _DEC7, _INT_START, _ONE, _STR6,
-                       _pack_hdr_into, encode_entry)
+from .listpack import _INT_START, Listpack, encode_entry
 
 __all__ = [
     "Quicklist",
@@ -390,49 +387,30 @@ class Quicklist:
 
     def push_tail(self, value: Bytesish) -> None:
         """``quicklistPushTail`` (RPUSH)."""
-        nodes = self._nodes
-        if nodes and value.__class__ is bytes:
-            # Fast path: a short string into a raw tail node with room,
-            # written straight into its listpack (see "Hot paths" above).
-            node = nodes[-1]
-            lp = node.lp
-            n = len(value)
-            if (lp is not None and n < 64 and node.count < self._cntmax
-                    and node.sz + n + SIZE_ESTIMATE_OVERHEAD <= self._szmax
-                    and (n > 20 or not n or not _INT_START[value[0]])
-                    and n < packed_threshold and lp._offs is None):
-                buf = lp._buf
-                buf[-1:-1] = _STR6[n] + value + _ONE[n + 1]
-                c = lp._n = lp._n + 1
-                lp._resp = None
-                size = node.sz = len(buf)
-                _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
-                node.count += 1
-                self.count += 1
-                return
-        self._push_slow(value, False)
+        self._push_end(value, False)
 
     def push_head(self, value: Bytesish) -> None:
         """``quicklistPushHead`` (LPUSH)."""
+        self._push_end(value, True)
+
+    def _push_end(self, value: Bytesish, head: bool) -> None:
+        """Fast path: a short string into a raw end node with room, written
+        by the node's listpack in place (see "Hot paths" above); anything
+        else takes ``_push_slow``."""
         nodes = self._nodes
         if nodes and value.__class__ is bytes:
-            node = nodes[0]
+            node = nodes[0] if head else nodes[-1]
             lp = node.lp
             n = len(value)
             if (lp is not None and n < 64 and node.count < self._cntmax
                     and node.sz + n + SIZE_ESTIMATE_OVERHEAD <= self._szmax
                     and (n > 20 or not n or not _INT_START[value[0]])
                     and n < packed_threshold and lp._offs is None):
-                buf = lp._buf
-                buf[HDR_SIZE:HDR_SIZE] = _STR6[n] + value + _ONE[n + 1]
-                c = lp._n = lp._n + 1
-                lp._resp = None
-                size = node.sz = len(buf)
-                _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+                node.sz = lp.push_bytes(value, head)
                 node.count += 1
                 self.count += 1
                 return
-        self._push_slow(value, True)
+        self._push_slow(value, head)
 
     def _push_slow(self, value: Bytesish, at_head: bool) -> None:
         """``quicklistPushHead``/``PushTail`` in full: a plain node for a
@@ -533,61 +511,28 @@ class Quicklist:
 
     def pop_head(self) -> Optional[bytes]:
         """Remove and return the first element (None if empty)."""
-        nodes = self._nodes
-        if nodes:
-            node = nodes[0]
-            lp = node.lp
-            if lp is not None and node.count > 1:
-                buf = lp._buf
-                b = buf[HDR_SIZE]
-                if lp._offs is None and b < 0xC0:
-                    # Fast path: a 7-bit int or a short string, cut out of
-                    # the raw head node's listpack in place.
-                    if b < 0x80:
-                        v = _DEC7[b]
-                        end = HDR_SIZE + 2
-                    else:
-                        end = HDR_SIZE + 1 + (b & 0x3F)
-                        v = bytes(buf[HDR_SIZE + 1:end])
-                        end += 1
-                    del buf[HDR_SIZE:end]
-                    c = lp._n = lp._n - 1
-                    lp._resp = None
-                    size = node.sz = len(buf)
-                    _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
-                else:
-                    v = lp.pop_head()
-                    node.sz = len(buf)
-                node.count -= 1
-                self.count -= 1
-                return v
-        return self._pop(0)
+        return self._pop_end(0)
 
     def pop_tail(self) -> Optional[bytes]:
         """Remove and return the last element (None if empty)."""
+        return self._pop_end(-1)
+
+    def _pop_end(self, where: int) -> Optional[bytes]:
+        """LPOP/RPOP's common case: the end node is a raw listpack that keeps
+        an element after this one, so the listpack pops in place (its own
+        fast path); anything else (compressed or last element of a node,
+        an empty list) takes ``_pop``."""
         nodes = self._nodes
         if nodes:
-            node = nodes[-1]
+            node = nodes[where]
             lp = node.lp
             if lp is not None and node.count > 1:
-                buf = lp._buf
-                bl = buf[-2]
-                a = len(buf) - 2 - bl
-                if bl < 128 and lp._offs is None and buf[a] < 0xC0:
-                    b = buf[a]
-                    v = _DEC7[b] if b < 0x80 else bytes(buf[a + 1:a + 1 + (b & 0x3F)])
-                    del buf[a:-1]
-                    c = lp._n = lp._n - 1
-                    lp._resp = None
-                    size = node.sz = len(buf)
-                    _pack_hdr_into(buf, 0, size, c if c < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
-                else:
-                    v = lp.pop_tail()
-                    node.sz = len(buf)
+                v = lp.pop_head() if where == 0 else lp.pop_tail()
+                node.sz = len(lp._buf)
                 node.count -= 1
                 self.count -= 1
                 return v
-        return self._pop(-1)
+        return self._pop(where)
 
     def _pop(self, where: int) -> Optional[bytes]:
         if not self.count:
