@@ -251,6 +251,12 @@ def test_lfu_freq_and_policy_switch(m):
 
 
 def test_lfu_keeps_frequent_keys(m):
+    # The headroom is 150 KB, not a few KB: used_memory is read from the
+    # allocators, and the I/O threads' malloc arenas and tcaches move it by
+    # tens of KB while the pipelines run (measured: +20-90 KB over a run
+    # with io-threads 4).  A tighter limit makes that noise, not the LFU
+    # choice, decide which keys go: the whole cold set is evicted and then
+    # hot keys.  3,000 cold keys (~420 KB) still force ~2,000 evictions.
     m.config_set("maxmemory-policy", "allkeys-lfu")
     fill(m, "hot:", 50, ttl=None)
     for _ in range(20):
@@ -258,9 +264,9 @@ def test_lfu_keeps_frequent_keys(m):
         for i in range(50):
             p.get(f"hot:{i}")
         p.execute()
-    m.config_set("maxmemory", used(m) + 30 * 1024)
-    fill(m, "cold:", 1500, ttl=None)
-    assert int(m.info("stats")["evicted_keys"]) > 0
+    m.config_set("maxmemory", used(m) + 150 * 1024)
+    fill(m, "cold:", 3000, ttl=None)
+    assert int(m.info("stats")["evicted_keys"]) > 1000
     assert sum(m.exists(f"hot:{i}") for i in range(50)) >= 45
 
 
