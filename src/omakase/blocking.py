@@ -461,7 +461,7 @@ class Blocking:
             return
         cmd = c.lastcmd
         if cmd is not None:
-            cmd.usec += (time.perf_counter_ns() - start) // 1000
+            cmd.add_usec((time.perf_counter_ns() - start) // 1000)
             if server.stat_total_error_replies > errors:
                 cmd.failed_calls += 1
         self.unblock(c)

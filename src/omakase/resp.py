@@ -27,10 +27,11 @@ keeps a chunk when that cannot matter:
 * the chunk contains no ``\\n+``/``\\n=`` (types hiredis returns as bytes); any
   other non-bulk element shows up as a non-``bytes`` element and is caught;
 * it keeps the chunks fed since the last known request boundary, and the
-  requests it yielded since then, only while a request is in flight.  When
-  hiredis wants more bytes, either the data ends with the canonical encoding
-  of the last request (a boundary: one C call per read, the common
-  request/response case, and nothing is kept), or a request is in flight: the consumed bytes are measured by
+  requests it yielded since then, only while a request is in flight.  The
+  reader starts every read clean (at a boundary), so after each whole
+  request ``has_data()`` (is any byte left unconsumed?) tells exactly
+  whether the read ended at a boundary: the common request/response case,
+  where nothing is kept.  Otherwise a request is in flight: the consumed bytes are measured by
   the canonical encodings of the yielded requests, the retained data is cut
   down to the partial request, and the exact engine checks that partial
   request's headers at once (so ``$3000000000`` is refused immediately, as
@@ -40,12 +41,9 @@ keeps a chunk when that cannot matter:
   re-parses from the last boundary, skipping the requests already yielded,
   and produces Redis's exact error.
 
-LIMIT: the measuring assumes canonical encodings (no ``$03``), which every
-real client sends; a non-canonical request is detected (the cut does not land
-on a ``*``) and re-parsed exactly.  A client whose values contain a
-RESP-encoded copy of its own previous request, cut by a read exactly after
-such a value, could fool the boundary test; the consequence would be a
-protocol error on that connection, never a wrong command.
+LIMIT: measuring a request in flight assumes canonical encodings (no
+``$03``), which every real client sends; a non-canonical request is detected
+(the cut does not land on a ``*``) and re-parsed exactly.
 
 The exact engine hands back to the fast one as soon as its buffer is empty.
 Clients that must authenticate first always use the exact engine (the
@@ -57,7 +55,8 @@ The fast engine parses a whole read in ``feed``: every complete request goes
 to ``ready`` (a list the client takes in one piece), so a read of sixteen
 pipelined requests costs one Python call here, not sixteen.  The checks are
 per read too: three C scans for the unsafe bytes, one ``join`` over all the
-arguments (it raises unless every one is a bulk string), one boundary test.
+arguments (it raises unless every one is a bulk string), and one
+``has_data()`` per request for the boundary.
 A read that ends at a request boundary -- the common case -- keeps nothing.
 Requests a client has not taken yet (it blocked, or CLIENT PAUSE parked it)
 stay in ``ready``; later reads then go to the exact engine, whose buffer the
@@ -251,12 +250,15 @@ class RequestParser:
         reader.feed(data)
         ready = self.ready
         gets = reader.gets
+        has_data = reader.has_data
         try:
             req = gets()
             while req is not False:
                 if req.__class__ is not list:
                     raise _NotBulk
                 ready.append(req)
+                if not has_data():
+                    break       # a whole request ended the read: a boundary
                 req = gets()
             # Every argument must be a bulk string: one C pass over them all
             # (join raises TypeError on an int, a nested array, a null...).
@@ -268,10 +270,14 @@ class RequestParser:
             retained.append(data)
             self._to_exact()
             return
-        if (not retained and ready and not reader.has_data()
-                and data.endswith(_pack(tuple(ready[-1])))):
-            return          # at a boundary: the common case, nothing to keep
-        # A request was (or is) in flight across reads.
+        if req is not False:
+            # At a boundary: the common case, nothing to keep.
+            if retained:            # the request in flight ended this read
+                self.retained = []
+                self.retained_len = 0
+                self.since = []
+            return
+        # A request is in flight across reads.
         retained.append(data)
         self.since += ready
         self._settle()

@@ -573,7 +573,8 @@ class Server:
         This is the hottest function of the server (it wraps every command),
         so it reads each attribute once and keeps the uncommon work behind
         one comparison each: the latency histogram takes the duration in one
-        list append (``cmd.latency_samples``, folded by ``commands.latency``);
+        list append (``cmd.latency_samples``, folded by ``commands.latency``
+        into the command's calls, usec and latency histogram);
         slowlog, latency monitor and MONITOR feed run only past
         ``after_call_us`` (``commands.slowlog``); propagation only when the
         dataset changed and someone listens."""
@@ -589,13 +590,10 @@ class Server:
             self._internal_error(c, cmd, exc)
         duration = (_now_ns() - start) // 1000
         self.in_call -= 1
-        cmd.calls += 1
-        cmd.usec += duration
+        cmd.latency_samples.append(duration)   # calls, usec and histogram
         c.lastcmd = cmd
         if self.stat_total_error_replies != errors:
             cmd.failed_calls += 1
-        if self.latency_tracking:
-            cmd.latency_samples.append(duration)
         if duration >= self.after_call_us:
             self.after_call_hook(c, cmd, argv, duration)
         if self.dirty != dirty and self.propagation_targets:

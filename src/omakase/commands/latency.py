@@ -115,18 +115,20 @@ class Latency:
 
     def fold_samples(self) -> None:
         """Move the durations call() appended to ``cmd.latency_samples``
-        into the per-command histograms (one C-level count per command).
+        into the commands' calls/usec counters and, with latency-tracking
+        on, the per-command histograms (one C-level count per command).
         Runs when the histograms are read and from serverCron, so the
         pending lists stay short."""
         hists = self._histograms
+        tracking = self.server.latency_tracking
         for cmd in self.server.commands.all_commands():
-            samples = cmd.latency_samples
-            if samples:
-                cmd.latency_samples = []
-                h = hists.get(cmd)
-                if h is None:
-                    h = hists[cmd] = Counter()
-                h.update(samples)
+            if cmd.latency_samples:
+                samples = cmd.fold_samples()
+                if tracking:
+                    h = hists.get(cmd)
+                    if h is None:
+                        h = hists[cmd] = Counter()
+                    h.update(samples)
 
     def add_sample(self, event: bytes, ms: int) -> None:
         """latencyAddSample."""

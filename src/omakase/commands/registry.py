@@ -127,7 +127,7 @@ class Command:
     """One entry of the command table (Redis's struct redisCommand)."""
     __slots__ = ("name", "fullname", "arity", "flags", "acl_categories",
                  "key_specs", "spec", "proc", "getkeys_proc", "subcommands",
-                 "parent", "id", "calls", "usec", "rejected_calls",
+                 "parent", "id", "_calls", "_usec", "rejected_calls",
                  "failed_calls", "is_write", "is_denyoom", "is_readonly",
                  "is_protected", "latency_samples", "min_argc", "max_argc")
 
@@ -157,11 +157,14 @@ class Command:
         self.subcommands: dict[bytes, Command] | None = None
         self.parent = parent
         self.id = 0
-        self.calls = 0
-        self.usec = 0
+        # calls and usec are these plus the pending samples (see below)
+        self._calls = 0
+        self._usec = 0
         self.rejected_calls = 0
         self.failed_calls = 0
-        # call() durations (µs) not yet folded into the latency histogram
+        # call() appends each duration (µs) here, and that one append is all
+        # its counting: ``commands.latency`` folds the list into _calls,
+        # _usec and the latency histogram from serverCron and on read.
         self.latency_samples: list[int] = []
         self.is_write = bool(flags & CmdFlag.WRITE)
         self.is_denyoom = bool(flags & CmdFlag.DENYOOM)
@@ -170,8 +173,30 @@ class Command:
         # a microsecond.
         self.is_protected = bool(flags & CmdFlag.PROTECTED)
 
+    @property
+    def calls(self) -> int:
+        return self._calls + len(self.latency_samples)
+
+    @property
+    def usec(self) -> int:
+        samples = self.latency_samples
+        return self._usec + sum(samples) if samples else self._usec
+
+    def add_usec(self, usec: int) -> None:
+        """Time spent for this command outside call() (a blocked client
+        served later)."""
+        self._usec += usec
+
+    def fold_samples(self) -> list[int]:
+        """Count the pending samples into calls/usec; return them."""
+        samples = self.latency_samples
+        self.latency_samples = []
+        self._calls += len(samples)
+        self._usec += sum(samples)
+        return samples
+
     def reset_stats(self) -> None:
-        self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
+        self._calls = self._usec = self.rejected_calls = self.failed_calls = 0
         self.latency_samples = []
         if self.subcommands:
             for sub in self.subcommands.values():

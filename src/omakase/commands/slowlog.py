@@ -216,6 +216,9 @@ def refresh_threshold(server: Any) -> None:
     if cfg.latency_monitor_threshold > 0:
         candidates.append(cfg.latency_monitor_threshold * 1000)
     st.rare_us = min(candidates) if candidates else 1 << 62
+    latency = getattr(server, "latency", None)
+    if latency is not None and server.latency_tracking != st.tracking:
+        latency.fold_samples()      # samples taken so far follow the old setting
     server.latency_tracking = st.tracking
     server.after_call_us = 0 if server.monitors else st.rare_us
 

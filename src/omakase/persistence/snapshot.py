@@ -320,6 +320,9 @@ class LoadingProgress:
             self.last_events = loaded_bytes
             for _ in range(4):
                 server.el.process_events(dont_wait=True, timers=False)
+            latency = getattr(server, "latency", None)
+            if latency is not None:     # (serverCron does it otherwise)
+                latency.fold_samples()  # an AOF's calls: keep the lists short
 
 
 def load_rdb_file(server: Any, path: str, progress: bool = True,
