@@ -87,7 +87,7 @@ import socket
 import threading
 from typing import Any, Callable
 
-from omakase.networking import (MIN_QUERY_LIMIT, READ_CHUNK, Client, ClientFlag,
+from omakase.networking import (READ_CHUNK, Client, ClientFlag,
                                 reset_reply_skip)
 from omakase.resp import ProtocolError
 
@@ -148,9 +148,8 @@ def read_share(clients: list[Client], edge_triggered: bool) -> list[Any]:
         if len(data) == READ_CHUNK and edge_triggered:
             data = c._drain_socket(data)
         parser = c.parser
-        parser.feed(data)
         argv = err = head = None
-        if (parser.retained_len if parser.fast else len(parser.buf)) > MIN_QUERY_LIMIT:
+        if parser.feed(data):
             head = data[:64]        # the main thread checks the query limit
         elif not c.closing and not c.flags & _BLOCKED and c.paused_cmd is None:
             try:

@@ -100,7 +100,6 @@ CLIENT_BASE_MEM = 2048      # the same estimate as CLIENT LIST's tot-mem
 
 READ_CHUNK = 16 * 1024
 NET_MAX_WRITES_PER_EVENT = 1024 * 1024
-MIN_QUERY_LIMIT = 1024 * 1024
 BIG_BULK = 16 * 1024
 _pack = hiredis.pack_command
 _join = b"".join
@@ -261,12 +260,7 @@ class Client:
             n = len(data)
         self.last_interaction = server.unixtime
         server.stat_net_input_bytes += n
-        parser = self.parser
-        parser.feed(data)
-        # client-query-buffer-limit is at least 1 MiB: test cheaply first.
-        if ((parser.retained_len > MIN_QUERY_LIMIT
-             or not parser.fast and len(parser.buf) > MIN_QUERY_LIMIT)
-                and self.query_buffer_too_big(data)):
+        if self.parser.feed(data) and self.query_buffer_too_big(data):
             return
         self.process_input()
 
@@ -306,9 +300,11 @@ class Client:
 
         The fast engine hands over a read's requests as one list
         (``parser.ready``); the exact engine one request at a time.  A
-        request whose command needs no check beyond its arity goes straight
-        to ``call()`` (the conditions are listed in
-        ``Server.process_command``, which runs every other request).  After
+        request whose (name, argument count) is in ``plain_commands`` (a
+        command that needs no check, at an argument count its arity allows)
+        goes straight to ``call()`` from a client without checked states (the
+        conditions are listed in ``Server.process_command``, which runs every
+        other request).  After
         each command one test of ``closing`` and one of the flags decide
         whether anything else must happen: a CLIENT REPLY OFF/SKIP or CACHING
         bookkeeping step, or a stop (the client blocked, was paused or is
@@ -342,11 +338,10 @@ class Client:
                     i += 1
                     if not argv:
                         continue
-                    cmd = plain.get(argv[0])
-                    if (cmd is not None and not self.flags & CHECKED_CLIENT_FLAGS
-                            and cmd.min_argc <= len(argv) <= cmd.max_argc):
+                    cmd = plain.get((argv[0], len(argv)))
+                    if cmd is not None and not self.flags & CHECKED_CLIENT_FLAGS:
                         call(self, cmd, argv)
-                        if server.ready_keys and server.ready_keys_handler is not None:
+                        if server.ready_keys:
                             server.ready_keys_handler()
                     else:
                         server.process_command(self, argv)

@@ -91,6 +91,9 @@ PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MBULK_BIG_ARG = 32 * 1024
 INT_MAX = 2**31 - 1
 FAST_RETAIN_LIMIT = 64 * 1024
+# client-query-buffer-limit is at least 1 MiB: feed() reports when a client
+# holds more than this, and only then is the real limit looked up.
+QUERY_CHECK_MIN = 1024 * 1024
 # A multibulk count of seven digits or more never reaches hiredis: its reader
 # allocates the whole reply list up front, and freeing a reader that holds an
 # unfinished "*2000000000" list walks all 2e9 slots (seconds of CPU, measured)
@@ -220,10 +223,11 @@ class RequestParser:
     def feed(self, data: bytes) -> None:
         """Take the bytes of one read.  The fast engine parses every whole
         request in them at once into ``ready``; the exact engine keeps them
-        and parses on ``next()``."""
+        and parses on ``next()``.  True when more than QUERY_CHECK_MIN bytes
+        are now held (the caller checks client-query-buffer-limit then)."""
         if not self.fast:
             self.buf += data
-            return
+            return len(self.buf) > QUERY_CHECK_MIN
         retained = self.retained
         first = data[0]
         if first != 42:
@@ -238,14 +242,14 @@ class RequestParser:
             if not retained or first == 43 or first == 61:
                 self._to_exact()
                 self.buf += data
-                return
+                return len(self.buf) > QUERY_CHECK_MIN
         if (self.auth_limits or self.ready
                 or data.find(b"\n+") >= 0 or data.find(b"\n=") >= 0
                 or _BIG_MBULK.search(data) is not None
                 or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None)):
             self._to_exact()
             self.buf += data
-            return
+            return len(self.buf) > QUERY_CHECK_MIN
         reader = self.reader
         reader.feed(data)
         ready = self.ready
@@ -269,18 +273,19 @@ class RequestParser:
             del ready[:]
             retained.append(data)
             self._to_exact()
-            return
+            return len(self.buf) > QUERY_CHECK_MIN
         if req is not False:
             # At a boundary: the common case, nothing to keep.
             if retained:            # the request in flight ended this read
                 self.retained = []
                 self.retained_len = 0
                 self.since = []
-            return
+            return False
         # A request is in flight across reads.
         retained.append(data)
         self.since += ready
         self._settle()
+        return (self.retained_len if self.fast else len(self.buf)) > QUERY_CHECK_MIN
 
     def pending_bytes(self) -> int:
         """Bytes received but not yet consumed (for query-buffer limits)."""

@@ -110,7 +110,8 @@ class Server:
             self.commands.rename(old, new)
         # The command table's exact-spelling dict, read first on every request.
         self.dispatch = self.commands._dispatch
-        self.plain_commands: dict[bytes, Command] = {}   # see process_command
+        # (spelling, argc) -> Command: see process_command
+        self.plain_commands: dict[tuple[bytes, int], Command] = {}
         self.dbs = [Db(i, self) for i in range(config.databases)]
         self.edge_triggered = bool(getattr(config, "event_loop_edge_triggered", False))
         self.el = EventLoop(getattr(config, "event_loop_backend", "epoll"), self.edge_triggered)
@@ -143,7 +144,8 @@ class Server:
         self.shutdown_hooks: list[Callable[[set[str]], bool | None]] = []
         self.startup_hooks: list[Callable[[], None]] = []
         self.ready_keys: list[tuple[Db, bytes]] = []
-        self.ready_keys_handler: Callable[[], None] | None = None
+        # blocking.py installs its handler; without it keys are just dropped
+        self.ready_keys_handler: Callable[[], None] = self._drop_ready_keys
         self.in_exec = False
         self.notify_hook: Callable[[int, str, bytes, int], None] | None = None
         self.clients_paused_until = 0
@@ -425,11 +427,13 @@ class Server:
         """processCommand: every check, in Redis's order.
 
         The common case skips it: ``Client.process_input`` sends a request
-        straight to ``call()`` when its command is in ``plain_commands`` (the
-        spellings clients sent of commands without subcommands that are not
-        protected; filled here while no server guard is active, and emptied
+        straight to ``call()`` when its (name, argument count) is in
+        ``plain_commands`` (the spellings clients sent of commands without
+        subcommands that are not protected, with an argument count that
+        passed the arity check, up to PLAIN_MAX_ARGC: one dict lookup checks
+        both; filled here while no server guard is active, and emptied
         by ``refresh_guards`` when one becomes active: OOM, loading, replica,
-        pause, monitors), the arity fits and the client has none of the
+        pause, monitors) and the client has none of the
         states that need checking (``CHECKED_CLIENT_FLAGS``: not
         authenticated, MULTI, ACL-restricted, pub/sub, NO-TOUCH).  Every
         check below would pass for such a request."""
@@ -445,13 +449,15 @@ class Server:
                 err = replies.unknown_command(name, argv[1:])
             self.reject_command(c, err)
             return
-        if (cmd.parent is None and cmd.subcommands is None and not cmd.is_protected
-                and not self._guards_active and len(self.plain_commands) < 4096):
-            self.plain_commands[name] = cmd
         arity = cmd.arity
-        if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
+        argc = len(argv)
+        if (arity > 0 and arity != argc) or argc < -arity:
             self.reject_command(c, replies.wrong_arity(cmd.fullname), cmd)
             return
+        if (argc <= PLAIN_MAX_ARGC and cmd.parent is None and cmd.subcommands is None
+                and not cmd.is_protected and not self._guards_active
+                and len(self.plain_commands) < 4096):
+            self.plain_commands[(name, argc)] = cmd
         if cmd.is_protected and not self._protected_allowed(c, cmd):
             return
         if not c.auth_ok and not cmd.flags & CmdFlag.NO_AUTH:
@@ -478,7 +484,7 @@ class Server:
                 self.no_touch = False
         else:
             self.call(c, cmd, argv)
-        if self.ready_keys and self.ready_keys_handler is not None:
+        if self.ready_keys:
             self.ready_keys_handler()
 
     def reject_command(self, c: Client, err: str, cmd: Command | None = None) -> None:
@@ -646,6 +652,9 @@ class Server:
     def signal_key_as_ready(self, db: Db, key: bytes) -> None:
         self.ready_keys.append((db, key))
 
+    def _drop_ready_keys(self) -> None:
+        self.ready_keys = []
+
     def touch_watched_key(self, db: Db, key: bytes) -> None:
         """touchWatchedKey: transactions watching key will fail."""
         clients = db.watched_keys.get(key)
@@ -768,7 +777,7 @@ class Server:
         """beforeSleep: runs before every poll, so each step is guarded by
         one cheap test and the common pass (nothing to do but write
         replies) costs a few attribute reads."""
-        if self.ready_keys and self.ready_keys_handler is not None:
+        if self.ready_keys:
             self.ready_keys_handler()
         if (self.expire_cycle_state.fast_wanted and self.config.active_expire_enabled
                 and not self.masterhost):
@@ -897,6 +906,9 @@ class Server:
 NOTIFY_EXPIRED = 1 << 8
 _MULTI = ClientFlag.MULTI
 _NO_TOUCH = ClientFlag.NO_TOUCH
+# Requests with more arguments always take process_command (the lookup
+# table stays small; such requests are long enough that it costs little).
+PLAIN_MAX_ARGC = 64
 _now_ns = time.perf_counter_ns
 
 

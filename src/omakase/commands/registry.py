@@ -129,16 +129,13 @@ class Command:
                  "key_specs", "spec", "proc", "getkeys_proc", "subcommands",
                  "parent", "id", "_calls", "_usec", "rejected_calls",
                  "failed_calls", "is_write", "is_denyoom", "is_readonly",
-                 "is_protected", "latency_samples", "min_argc", "max_argc")
+                 "is_protected", "latency_samples")
 
     def __init__(self, name: str, spec: dict, proc: Handler | None,
                  parent: "Command | None" = None) -> None:
         self.name = name
         self.fullname = f"{parent.name}|{name}" if parent else name
         self.arity: int = spec["arity"]
-        # The arity as a range, for the request path's one-comparison check.
-        self.min_argc = abs(self.arity)
-        self.max_argc = self.arity if self.arity > 0 else 1 << 62
         flags = CmdFlag(0)
         for f in spec.get("command_flags", ()):
             flags |= CmdFlag[f]
