@@ -153,17 +153,22 @@ class ClientFlag:
     # 1 << 44 is acl.ACL_RESTRICTED
     PAUSED = 1 << 45            # a command is parked by CLIENT PAUSE
     NEEDS_AUTH = 1 << 46        # not authenticated yet (Client.authenticated)
+    CLOSING = 1 << 47           # Client.closing, as a flag (mark_closing)
 
 
 _CLOSE_AFTER_REPLY = ClientFlag.CLOSE_AFTER_REPLY
 _STOP_INPUT = ClientFlag.BLOCKED | ClientFlag.PAUSED
 _REPLY_SKIP_BITS = (ClientFlag.REPLY_OFF | ClientFlag.REPLY_SKIP | ClientFlag.REPLY_SKIP_NEXT
                     | ClientFlag.TRACKING_CACHING)
-_AFTER_COMMAND = _STOP_INPUT | _REPLY_SKIP_BITS
+_CLOSING = ClientFlag.CLOSING
+_STOP_OR_CLOSING = _STOP_INPUT | _CLOSING
 # Client states under which a request takes the full Server.process_command
 # (1 << 44 is acl.ACL_RESTRICTED, which imports this module).
 CHECKED_CLIENT_FLAGS = (ClientFlag.NEEDS_AUTH | ClientFlag.MULTI | (1 << 44)
                         | ClientFlag.PUBSUB | ClientFlag.NO_TOUCH)
+# After a command, any of these needs a step in the input loop.
+_AFTER_COMMAND = _STOP_OR_CLOSING | _REPLY_SKIP_BITS | CHECKED_CLIENT_FLAGS
+_NO_PLAIN: dict = {}
 
 
 class Client:
@@ -314,9 +319,8 @@ class Client:
         server = self.server
         # A closing, blocked or paused client runs nothing, but what it
         # was already given to say is still written (QUIT, CLIENT KILL).
-        if not (self.closing or self.flags & _STOP_INPUT):
+        if not self.flags & _STOP_OR_CLOSING:
             parser = self.parser
-            plain = server.plain_commands
             call = server.call
             while True:
                 reqs = parser.ready
@@ -333,28 +337,36 @@ class Client:
                     if argv is None:
                         break
                     reqs = [argv]
-                i = 0
-                for argv in reqs:
-                    i += 1
-                    if not argv:
-                        continue
-                    cmd = plain.get((argv[0], len(argv)))
-                    if cmd is not None and not self.flags & CHECKED_CLIENT_FLAGS:
+                # A client in a checked state finds nothing in _NO_PLAIN:
+                # each of its requests takes process_command.
+                plain = (_NO_PLAIN if self.flags & CHECKED_CLIENT_FLAGS
+                         else server.plain_commands)
+                for i, argv in enumerate(reqs):
+                    try:
+                        cmd = plain.get((argv[0], len(argv)))
+                    except IndexError:
+                        continue        # "*0": an empty request runs nothing
+                    if cmd is not None:
                         call(self, cmd, argv)
                         if server.ready_keys:
                             server.ready_keys_handler()
                     else:
                         server.process_command(self, argv)
-                    if self.closing or self.flags & _AFTER_COMMAND:
-                        if self.flags & _REPLY_SKIP_BITS:
+                    flags = self.flags
+                    if flags & _AFTER_COMMAND:
+                        if flags & _REPLY_SKIP_BITS:
                             reset_reply_skip(self)
-                        if self.closing or self.flags & _STOP_INPUT:
-                            if i < len(reqs) and not self.closing:
-                                parser.ready[:0] = reqs[i:]
-                            reqs = None
+                        if flags & _STOP_OR_CLOSING:
+                            if not flags & _CLOSING and i + 1 < len(reqs):
+                                parser.ready[:0] = reqs[i + 1:]
                             break
-                if reqs is None or parser.fast and not parser.ready:
-                    break
+                        plain = (_NO_PLAIN if flags & CHECKED_CLIENT_FLAGS
+                                 else server.plain_commands)
+                else:
+                    if parser.fast:     # it hands over all it has at once
+                        break
+                    continue
+                break                   # stopped (blocked, paused, closing)
         if self.reply and not self.pending_write:
             self.pending_write = True
             server.clients_pending_write.append(self)
@@ -363,8 +375,18 @@ class Client:
         """Redis's error is replied, then the client is closed after it."""
         self.server.log.verbose(f"Protocol error ({exc}) from client: addr={self.addr}")
         self.add_reply_error(str(exc))
-        self.flags |= ClientFlag.CLOSE_AFTER_REPLY
+        self.close_after_reply()
+
+    def mark_closing(self) -> None:
+        """No more requests run; mirrored in the CLOSING flag so the input
+        loop tests it with the other flags in one ``&``."""
         self.closing = True
+        self.flags |= ClientFlag.CLOSING
+
+    def close_after_reply(self) -> None:
+        """What is queued is written, then the client is closed."""
+        self.flags |= ClientFlag.CLOSE_AFTER_REPLY
+        self.mark_closing()
 
     # ------------------------------------------------------------------
     # Output

@@ -405,7 +405,7 @@ class Server:
                 c.sock.close()
             except OSError:
                 pass
-        c.closing = True
+        c.mark_closing()
         c.reply = []
         c.pending_write = False
 
@@ -413,7 +413,7 @@ class Server:
         """freeClientAsync: close after the current command returns."""
         if not c.flags & ClientFlag.CLOSE_ASAP:
             c.flags |= ClientFlag.CLOSE_ASAP
-            c.closing = True
+            c.mark_closing()
             self.clients_to_close.append(c)
 
     def client_info_string(self, c: Client) -> str:

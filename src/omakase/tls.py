@@ -607,8 +607,7 @@ class TlsState:
             from omakase.networking import ClientFlag
             from omakase.server import PROTECTED_MODE_MSG
             c.add_reply(PROTECTED_MODE_MSG.encode())
-            c.flags |= ClientFlag.CLOSE_AFTER_REPLY
-            c.closing = True
+            c.close_after_reply()
             c.queue_write()
             server.stat_rejected_conn += 1
             return

@@ -575,8 +575,7 @@ def client_kill_command(c: Client, argv: list[bytes]) -> None:
     else:
         c.add_reply_int(killed)
     if close_this_client:
-        c.flags |= ClientFlag.CLOSE_AFTER_REPLY
-        c.closing = True
+        c.close_after_reply()
 
 
 def _user_exists(server: Any, user: bytes) -> bool:

@@ -37,8 +37,7 @@ def echo_command(c: Client, argv: list[bytes]) -> None:
 @command("quit")
 def quit_command(c: Client, argv: list[bytes]) -> None:
     c.add_reply_ok()
-    c.flags |= ClientFlag.CLOSE_AFTER_REPLY
-    c.closing = True
+    c.close_after_reply()
 
 
 def select_db(c: Client, raw: bytes) -> str | None:
