@@ -24,16 +24,20 @@ hiredis is more lenient than Redis (it accepts ``:1`` or ``+x`` inside a
 request, and it does not know ``proto-max-bulk-len``), so the fast engine only
 keeps a chunk when that cannot matter:
 
-* the chunk contains no ``\\n+``/``\\n=`` (types hiredis returns as bytes); any
-  other non-bulk element shows up as a non-``bytes`` element and is caught;
+* the chunk contains no line starting with ``+ = ( ~ | >`` (types hiredis
+  returns as bytes or as lists); any other non-bulk element shows up as a
+  non-``bytes`` element and is caught;
 * it keeps the chunks fed since the last known request boundary, and the
-  requests it yielded since then, only while a request is in flight.  The
-  reader starts every read clean (at a boundary), so after each whole
-  request ``has_data()`` (is any byte left unconsumed?) tells exactly
-  whether the read ended at a boundary: the common request/response case,
-  where nothing is kept.  Otherwise a request is in flight: the consumed bytes are measured by
-  the canonical encodings of the yielded requests, the retained data is cut
-  down to the partial request, and the exact engine checks that partial
+  requests it yielded since then, only while a request is in flight.
+  Whether a read ended at a boundary (the common request/response case,
+  where nothing is kept) is asked of hiredis itself: an empty request
+  (``*0``) is fed after the read, and it comes back alone as ``[]`` exactly
+  when nothing was left over (inside a partial request it becomes an
+  element, or an error).  Otherwise a request is in flight: the consumed
+  bytes are measured by the canonical encodings of the yielded requests,
+  the retained data is cut down to the partial request, which a fresh
+  reader is fed again (the probe spoiled the old one's state), and the
+  exact engine checks that partial
   request's headers at once (so ``$3000000000`` is refused immediately, as
   Redis does).  An argument larger than 64 KiB in flight moves to the exact
   engine, which appends in place instead of re-joining.
@@ -53,10 +57,11 @@ Batches
 -------
 The fast engine parses a whole read in ``feed``: every complete request goes
 to ``ready`` (a list the client takes in one piece), so a read of sixteen
-pipelined requests costs one Python call here, not sixteen.  The checks are
-per read too: three C scans for the unsafe bytes, one ``join`` over all the
-arguments (it raises unless every one is a bulk string), and one
-``has_data()`` per request for the boundary.
+pipelined requests costs one Python call here, not sixteen, and no Python
+loop: ``list.extend(iter(reader.gets, False))`` drains hiredis in C.  The
+checks are per read too: two C scans for the unsafe bytes, one ``join``
+over ``chain(map(list.__iter__, requests))`` (it raises unless every request
+is a list and every argument a bulk string), and the boundary probe.
 A read that ends at a request boundary -- the common case -- keeps nothing.
 Requests a client has not taken yet (it blocked, or CLIENT PAUSE parked it)
 stay in ``ready``; later reads then go to the exact engine, whose buffer the
@@ -84,6 +89,10 @@ import hiredis
 _pack = hiredis.pack_command
 _join = b"".join
 _chain = itertools.chain.from_iterable
+_iter = iter
+_map = map
+_list_iter = list.__iter__
+_EMPTY_REQUEST = b"*0\r\n"
 
 from omakase.util import parse_ll
 
@@ -100,14 +109,16 @@ QUERY_CHECK_MIN = 1024 * 1024
 # -- one line from a client would stall the server.  The exact engine builds
 # argv as arguments arrive.
 _BIG_MBULK = re.compile(rb"\*[0-9]{7}")
+# Line starts hiredis would accept where Redis wants "$" (inside a request)
+# or "*" (a request): simple strings, verbatim strings and big numbers come
+# back as bytes, sets, attributes and pushes as lists.  One search with a
+# literal "\n" prefix (every other RESP type comes back as something the
+# join below refuses).
+_LENIENT_TYPE = re.compile(rb"\n[+=(~|>]")
 
 
 class ProtocolError(Exception):
     """A malformed request; ``str(err)`` is Redis's message (without ERR)."""
-
-
-class _NotBulk(Exception):
-    """hiredis returned something other than an array of bulk strings."""
 
 
 # --------------------------------------------------------------------------
@@ -244,7 +255,7 @@ class RequestParser:
                 self.buf += data
                 return len(self.buf) > QUERY_CHECK_MIN
         if (self.auth_limits or self.ready
-                or data.find(b"\n+") >= 0 or data.find(b"\n=") >= 0
+                or _LENIENT_TYPE.search(data) is not None
                 or _BIG_MBULK.search(data) is not None
                 or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None)):
             self._to_exact()
@@ -253,35 +264,36 @@ class RequestParser:
         reader = self.reader
         reader.feed(data)
         ready = self.ready
-        gets = reader.gets
-        has_data = reader.has_data
         try:
-            req = gets()
-            while req is not False:
-                if req.__class__ is not list:
-                    raise _NotBulk
-                ready.append(req)
-                if not has_data():
-                    break       # a whole request ended the read: a boundary
-                req = gets()
-            # Every argument must be a bulk string: one C pass over them all
-            # (join raises TypeError on an int, a nested array, a null...).
-            _join(_chain(ready))
-        except (hiredis.ProtocolError, _NotBulk, TypeError):
+            ready.extend(_iter(reader.gets, False))
+            # Every request must be a list of bulk strings: one C pipeline
+            # over them all (list.__iter__ raises TypeError on a request
+            # that is not a list, join on an int, a nested array, a null...).
+            _join(_chain(_map(_list_iter, ready)))
+        except (hiredis.ProtocolError, TypeError):
             # Re-parse exactly from the last boundary: this read's requests
             # (all still in ready) come again from the exact engine.
             del ready[:]
             retained.append(data)
             self._to_exact()
             return len(self.buf) > QUERY_CHECK_MIN
-        if req is not False:
-            # At a boundary: the common case, nothing to keep.
+        # The read ended at a request boundary exactly when the reader holds
+        # nothing: then an empty request fed now comes back alone as [].
+        # (Inside a partial request it would be an element, or an error.)
+        reader.feed(_EMPTY_REQUEST)
+        try:
+            boundary = reader.gets() == []
+        except hiredis.ProtocolError:
+            boundary = False
+        if boundary:
+            # The common case, nothing to keep.
             if retained:            # the request in flight ended this read
                 self.retained = []
                 self.retained_len = 0
                 self.since = []
             return False
-        # A request is in flight across reads.
+        # A request is in flight across reads (the probe above spoiled the
+        # reader's state: _settle gives it a fresh one).
         retained.append(data)
         self.since += ready
         self._settle()
@@ -327,11 +339,6 @@ class RequestParser:
         consumed = 0
         for req in since:
             consumed += len(_pack(tuple(req)))
-        if consumed == len(data) and not self.reader.has_data():
-            self.retained = []      # the request in flight ended this read
-            self.retained_len = 0
-            self.since = []
-            return
         if consumed >= len(data) or data[consumed] != 42:
             # Not canonical (e.g. "$03"): re-parse exactly from the boundary
             # (the exact engine skips what was yielded, ready or taken).
@@ -344,6 +351,8 @@ class RequestParser:
         self.retained = [rest]
         self.retained_len = len(rest)
         self.since = []
+        self.reader = hiredis.Reader()      # holding just the partial request
+        self.reader.feed(rest)
         probe = RequestParser.__new__(RequestParser)
         probe.buf = bytearray(rest)
         probe.pos = 0

@@ -195,3 +195,59 @@ def test_requests_arriving_while_some_wait_keep_their_order():
     p.feed(mbulk(b"ECHO", b"a") + b"PING\r\n")
     assert p.pending_bytes() > 0
     assert drain(p) == [[b"PING"], [b"ECHO", b"a"], [b"PING"]]
+
+
+def _outcome(p: RequestParser, data: bytes) -> list:
+    """What a parser yields for data: requests, then the error if any."""
+    if data:                    # (a read is never empty: that is EOF)
+        p.feed(data)
+    out = []
+    try:
+        while True:
+            argv = p.next()
+            if argv is None:
+                return out
+            out.append(argv)
+    except ProtocolError as exc:
+        return out + [str(exc)]
+
+
+PING = mbulk(b"PING")
+
+
+@pytest.mark.parametrize("data", [
+    PING + b"$0\r\n\r\n" + PING,                 # a bulk string where a request starts
+    PING + b":0\r\n" + PING,                     # 0 == False: must not end hiredis's drain
+    PING + b"%1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,   # a map
+    PING + b">1\r\n$4\r\nPING\r\n" + PING,       # a push: hiredis gives a list
+    PING + b"~1\r\n$4\r\nPING\r\n" + PING,       # a set: a list too
+    PING + b"|1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,   # an attribute
+    b"*2\r\n$3\r\nGET\r\n(123\r\n" + PING,        # a big number: bytes in hiredis
+    b"*2\r\n$3\r\nGET\r\n+foo\r\n" + PING,
+    b"*2\r\n$3\r\nGET\r\n=5\r\ntxt:a\r\n" + PING,
+    b"*2\r\n$4\r\nECHO\r\n*0\r\n" + PING,         # a nested array
+    b"*0\r\n" + PING + b"*0\r\n",
+    PING + b"*1\r\n$4\r\nPI",                    # ends inside a request
+    PING + b"*2\r\n$3\r\nGET\r\n",               # ends between two arguments
+    PING + b"*1\r\n",                            # ends after a header
+])
+def test_fast_engine_agrees_with_the_exact_one(data):
+    """Whatever hiredis is lenient about, the fast engine hands over to the
+    exact one and the client sees what Redis would: the same requests and
+    the same error as a parser that only ever used the exact engine."""
+    exact = RequestParser()
+    exact._to_exact()
+    assert _outcome(RequestParser(), data) == _outcome(exact, data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(args, min_size=1, max_size=16), st.integers(min_value=0, max_value=200))
+def test_boundary_probe_keeps_every_request_and_the_partial_one(requests, cut):
+    """A pipeline cut anywhere: the requests before the cut come out of the
+    first read, the rest (with the one the cut split) out of the second."""
+    stream = b"".join(mbulk(*argv) for argv in requests)
+    cut = min(cut, len(stream))
+    p = RequestParser()
+    got = _outcome(p, stream[:cut]) + _outcome(p, stream[cut:])
+    assert got == requests
+    assert p.fast and not p.retained        # back at a boundary, nothing kept
