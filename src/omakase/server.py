@@ -587,7 +587,7 @@ class Server:
         dirty = self.dirty
         errors = self.stat_total_error_replies
         c.argv = argv
-        c.cmd = cmd
+        c.cmd = c.lastcmd = cmd
         self.in_call += 1
         start = _now_ns()
         try:
@@ -597,7 +597,6 @@ class Server:
         duration = (_now_ns() - start) // 1000
         self.in_call -= 1
         cmd.latency_samples.append(duration)   # calls, usec and histogram
-        c.lastcmd = cmd
         if self.stat_total_error_replies != errors:
             cmd.failed_calls += 1
         if duration >= self.after_call_us:
