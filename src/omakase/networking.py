@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import socket
 import time
+_now_ns = time.perf_counter_ns
 from typing import Any, Iterable
 
 import hiredis
@@ -321,7 +322,6 @@ class Client:
         # was already given to say is still written (QUIT, CLIENT KILL).
         if not self.flags & _STOP_OR_CLOSING:
             parser = self.parser
-            call = server.call
             while True:
                 reqs = parser.ready
                 if reqs:
@@ -347,7 +347,26 @@ class Client:
                     except IndexError:
                         continue        # "*0": an empty request runs nothing
                     if cmd is not None:
-                        call(self, cmd, argv)
+                        # Server.call(), inline (see its docstring).
+                        dirty = server.dirty
+                        errors = server.stat_total_error_replies
+                        self.argv = argv
+                        self.cmd = self.lastcmd = cmd
+                        server.in_call += 1
+                        start = _now_ns()
+                        try:
+                            cmd.proc(self, argv)
+                        except Exception as exc:  # a command's bug must not stop us
+                            server._internal_error(self, cmd, exc)
+                        duration = (_now_ns() - start) // 1000
+                        server.in_call -= 1
+                        cmd.latency_samples.append(duration)
+                        if server.stat_total_error_replies != errors:
+                            cmd.failed_calls += 1
+                        if (duration >= server.after_call_us or self.rewritten_argv is not None
+                                or server.dirty != dirty and server.propagation_targets
+                                or server.pending_propagate):
+                            server.after_call(self, cmd, argv, duration, dirty)
                         if server.ready_keys:
                             server.ready_keys_handler()
                     else:

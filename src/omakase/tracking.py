@@ -196,6 +196,8 @@ class Tracking:
                 self.call_installed = True
                 self._base_call = server.call       # the method, or another wrapper
                 server.call = self.call
+                server.call_wrapped = True
+                server.refresh_guards()
         tr = c.tracking
         if tr is None:
             tr = c.tracking = ClientTracking()
@@ -237,6 +239,8 @@ class Tracking:
                 base = self._base_call
                 if getattr(base, "__func__", None) is type(server).call:
                     server.__dict__.pop("call", None)
+                    server.call_wrapped = False
+                    server.refresh_guards()
                 else:
                     server.call = base
         self.update_stats()
