@@ -47,10 +47,11 @@ in RESP3 only.  HSCAN uses ``commands.generic.scan_collection_command``: a
 listpack hash returns everything with cursor 0, a hashtable one goes bucket
 by bucket.
 
-Hot path: HSET of one pair into a hashtable hash inlines ``Db.lookup``'s
-hit case (as list.py's hot path does: any other case goes through
-``db.lookup``), ``hashTypeSet`` on the HashTable bucket, the reply, WATCH and
-notify.  HSET/HMSET reply before they signal and notify, as ``hsetCommand``
+Hot path: HSET of one pair into a hashtable hash that is not rehashing
+inlines ``Db.lookup``'s hit case (as list.py's hot path does: any other case
+goes through ``db.lookup``), ``hashTypeSet`` on the HashTable bucket
+(``HashTable.set``/``_insert_new``, resize test included), the reply, WATCH
+and notify.  HSET/HMSET reply before they signal and notify, as ``hsetCommand``
 does.
 
 DIVERGENCE: HRANDFIELD's unique-sample cases (count < size) return fields in
@@ -68,8 +69,8 @@ from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import remove_members
 from omakase.encodings.listpack import Listpack
-from omakase.hashtable import HashTable
-from omakase.replies import INTEGERS
+from omakase.hashtable import BUCKET_LOAD, FORCE_RESIZE_RATIO, HashTable
+from omakase.replies import CONE as _CONE, CZERO as _CZERO, INTEGERS
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
 from omakase.util import LLONG_MAX, LLONG_MIN, cstr_lower, parse_ll
 
@@ -80,6 +81,9 @@ except ImportError:  # pragma: no cover - until the notify module lands
     NOTIFY_HASH = 1 << 6
 
 WRONGTYPE = replies.WRONGTYPE
+# HashTable._insert_new grows a table past this load even while a fork child
+# discourages resizing (dict_force_resize_ratio).
+_FORCE_LOAD = BUCKET_LOAD * FORCE_RESIZE_RATIO
 ERR_NOT_INT = "hash value is not an integer"
 ERR_NOT_FLOAT = "hash value is not a float"
 ERR_INCR_NAN = "value is NaN or Infinity"
@@ -421,39 +425,53 @@ def _hset_done(c: Any, argv: list[bytes]) -> None:
 def hset_command(c: Any, argv: list[bytes]) -> None:
     db = c.db
     key = argv[1]
-    o = None
-    if len(argv) == 4:
-        ht = db.keys
-        if ht.rehashidx < 0 and not db.expires.used:
-            o = ht.t0[hash(key) & ht.mask0].get(key)
-    if o.__class__ is Hash and o.data.__class__ is HashTable:
-        # Hot path (HSET key field value on a hashtable hash).
-        # db.lookup(key, True, False) inline: the key was found without
-        # rehashing or TTLs around, so only the LRU/LFU touch is left.
-        # hashTypeTryConversion has nothing to do for a hashtable, and
-        # hashTypeSet is HashTable.set with the bucket looked up here.
-        server = c.server
-        if not server.no_touch:
-            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
-        d = o.data
-        f = argv[2]
-        b = d.t0[hash(f) & d.mask0] if d.rehashidx < 0 else d.bucket_for(f)
-        if f in b:
-            b[f] = argv[3]
-            created = 0
-        else:
-            d._insert_new(b, f, argv[3])
-            created = 1
-    else:
-        created = _hset_generic(c, argv, "hset")
-        if created is None:
-            return
-        server = c.server
+    ht = db.keys
+    if ht.rehashidx < 0 and not db.expires.used and len(argv) == 4:
+        o = ht.t0[hash(key) & ht.mask0].get(key)
+        if o.__class__ is Hash:
+            d = o.data
+            if d.__class__ is HashTable and d.rehashidx < 0:
+                # Hot path (HSET key field value on a hashtable hash that is
+                # not rehashing).  db.lookup(key, True, False) inline: the
+                # key was found without rehashing or TTLs around, so only
+                # the LRU/LFU touch is left.  hashTypeTryConversion has
+                # nothing to do for a hashtable, and hashTypeSet is
+                # HashTable.set / _insert_new with the bucket looked up here.
+                server = c.server
+                if not server.no_touch:
+                    o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+                f = argv[2]
+                t0 = d.t0
+                b = t0[hash(f) & d.mask0]
+                if f in b:
+                    b[f] = argv[3]
+                    if not c.reply_off:
+                        c.reply.append(_CZERO)
+                else:
+                    b[f] = argv[3]
+                    used = d.used = d.used + 1
+                    if used > len(t0) * BUCKET_LOAD and (
+                            d.resize_allowed or used > len(t0) * _FORCE_LOAD):
+                        d._start_resize(len(t0) * 2)
+                    if not c.reply_off:
+                        c.reply.append(_CONE)
+                # _hset_done, inline
+                if db.watched_keys or db.tracking_hook is not None:
+                    db.signal_modified_key(key)
+                hook = server.notify_hook
+                if hook is not None:
+                    hook(NOTIFY_HASH, "hset", key, db.id)
+                server.dirty += 1
+                return
+    created = _hset_generic(c, argv, "hset")
+    if created is None:
+        return
     if not c.reply_off:
         c.reply.append(INTEGERS[created] if created < 10000 else b":%d\r\n" % created)
     # _hset_done, inline
     if db.watched_keys or db.tracking_hook is not None:
         db.signal_modified_key(key)
+    server = c.server
     hook = server.notify_hook
     if hook is not None:
         hook(NOTIFY_HASH, "hset", key, db.id)

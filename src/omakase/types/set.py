@@ -34,11 +34,12 @@ SPOP -> ``SREM key member``; SPOP with a count that empties the set ->
 popped member (the server wraps several in MULTI/EXEC).
 
 Hot path: SADD with one member into a hashtable set and SPOP without a
-count inline ``Db.lookup``'s hit case (as list.py's hot path does: any other
-case goes through ``db.lookup``), the reply, WATCH and notify, and the
-HashTable operations they need (the bucket, the insert, the random member
-drawn with the very generator calls of ``HashTable.random_item``, the delete
-and ``try_shrink``).  SPOP sets ``c.rewritten_argv`` only when something
+count, on a set whose table is not rehashing, inline ``Db.lookup``'s hit case
+(as list.py's hot path does: any other case goes through ``db.lookup``), the
+reply, WATCH and notify, and the HashTable operations they need (the bucket,
+the insert and ``_insert_new``'s resize test, the random member drawn with
+the very generator calls of ``HashTable.random_item``, the delete and
+``try_shrink``'s test).  SPOP sets ``c.rewritten_argv`` only when something
 (AOF, replicas) consumes propagation.
 
 RESP3 shapes are 7.0's: SMEMBERS/SINTER/SUNION/SDIFF and SPOP with a count
@@ -56,8 +57,8 @@ from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import delete_destination, remove_members
 from omakase.encodings.intset import Intset
-from omakase.hashtable import BUCKET_LOAD, MIN_FILL_PERCENT, HashTable
-from omakase.replies import BULK_HDR, INTEGERS
+from omakase.hashtable import BUCKET_LOAD, FORCE_RESIZE_RATIO, MIN_FILL_PERCENT, HashTable
+from omakase.replies import BULK_HDR, CONE as _CONE, CZERO as _CZERO, INTEGERS
 from omakase.types.hash import new_lru
 from omakase.util import LLONG_MAX, cstr_lower, parse_ll
 
@@ -83,6 +84,12 @@ _getrandbits = _random._inst.getrandbits
 assert _random.Random._randbelow is _random.Random._randbelow_with_getrandbits
 # HashTable.needs_shrink is false unless used * 100 < buckets * this.
 _SHRINK_FACTOR = BUCKET_LOAD * MIN_FILL_PERCENT
+# The same test as used < buckets * _SHRINK_LOAD (a float: buckets is a power
+# of two, so buckets * 6.4 is never an integer and the comparison is exact).
+_SHRINK_LOAD = _SHRINK_FACTOR / 100
+# HashTable._insert_new grows a table past this load even while a fork child
+# discourages resizing (dict_force_resize_ratio).
+_FORCE_LOAD = BUCKET_LOAD * FORCE_RESIZE_RATIO
 
 
 # ---------------------------------------------------------------------------
@@ -269,39 +276,55 @@ def _reply_set(c: Any, members: list[bytes]) -> None:
 def sadd_command(c: Any, argv: list[bytes]) -> None:
     key = argv[1]
     db = c.db
-    server = c.server
     ht = db.keys
-    o = (ht.t0[hash(key) & ht.mask0].get(key)
-         if ht.rehashidx < 0 and not db.expires.used else None)
-    if len(argv) == 3 and o.__class__ is Set and o.data.__class__ is HashTable:
-        # Hot path (SADD key member on a hashtable set).  db.lookup(key,
-        # True, False) inline: the key was found without rehashing or TTLs
-        # around, so only the LRU/LFU touch is left.  Then setTypeAdd as
-        # HashTable.set does it, with the bucket looked up here.
-        if not server.no_touch:
-            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
-        d = o.data
-        m = argv[2]
-        b = d.t0[hash(m) & d.mask0] if d.rehashidx < 0 else d.bucket_for(m)
-        if m in b:
-            added = 0
-        else:
-            d._insert_new(b, m, None)
-            added = 1
-    else:
-        o = db.lookup(key, True, False)         # lookupKeyWrite
-        if o is None:
-            o = Set.create_for(argv[2], new_lru(server))
-            db.add(key, o)
-        elif o.__class__ is not Set:
-            c.add_reply_error(WRONGTYPE)
-            return
-        config = server.config
-        add = o.add
-        added = 0
-        for m in argv[2:]:
-            if add(m, config):
-                added += 1
+    if ht.rehashidx < 0 and not db.expires.used and len(argv) == 3:
+        o = ht.t0[hash(key) & ht.mask0].get(key)
+        if o.__class__ is Set:
+            d = o.data
+            if d.__class__ is HashTable and d.rehashidx < 0:
+                # Hot path (SADD key member on a hashtable set that is not
+                # rehashing).  db.lookup(key, True, False) inline: the key
+                # was found without rehashing or TTLs around, so only the
+                # LRU/LFU touch is left.  Then setTypeAdd as HashTable.set
+                # and _insert_new do it, with the bucket looked up here.
+                server = c.server
+                if not server.no_touch:
+                    o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+                m = argv[2]
+                t0 = d.t0
+                b = t0[hash(m) & d.mask0]
+                if m in b:
+                    if not c.reply_off:
+                        c.reply.append(_CZERO)
+                    return
+                b[m] = None
+                used = d.used = d.used + 1
+                if used > len(t0) * BUCKET_LOAD and (
+                        d.resize_allowed or used > len(t0) * _FORCE_LOAD):
+                    d._start_resize(len(t0) * 2)
+                if db.watched_keys or db.tracking_hook is not None:
+                    db.signal_modified_key(key)
+                hook = server.notify_hook
+                if hook is not None:
+                    hook(NOTIFY_SET, "sadd", key, db.id)
+                server.dirty += 1
+                if not c.reply_off:
+                    c.reply.append(_CONE)
+                return
+    server = c.server
+    o = db.lookup(key, True, False)         # lookupKeyWrite
+    if o is None:
+        o = Set.create_for(argv[2], new_lru(server))
+        db.add(key, o)
+    elif o.__class__ is not Set:
+        c.add_reply_error(WRONGTYPE)
+        return
+    config = server.config
+    add = o.add
+    added = 0
+    for m in argv[2:]:
+        if add(m, config):
+            added += 1
     if added:
         if db.watched_keys or db.tracking_hook is not None:
             db.signal_modified_key(key)
@@ -451,6 +474,53 @@ def _spop_with_count(c: Any, argv: list[bytes]) -> None:
 
 @command("spop")
 def spop_command(c: Any, argv: list[bytes]) -> None:
+    key = argv[1]
+    db = c.db
+    ht = db.keys
+    if ht.rehashidx < 0 and not db.expires.used and len(argv) == 2:
+        o = ht.t0[hash(key) & ht.mask0].get(key)
+        if o.__class__ is Set:
+            d = o.data
+            if d.__class__ is HashTable and d.rehashidx < 0:
+                # Hot path: db.lookup(key, True, False) inline (see
+                # sadd_command), then Set.pop_random with
+                # HashTable.random_item's draws made here (the same
+                # generator calls, so the same member for the same random
+                # state), the delete and try_shrink's test.
+                server = c.server
+                if not server.no_touch:
+                    o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
+                t0 = d.t0
+                mask = d.mask0
+                b = t0[_getrandbits(62) & mask]
+                while not b:
+                    b = t0[_getrandbits(62) & mask]
+                # rng.randrange(len(b)) is _randbelow(len(b)): getrandbits(k)
+                # until below len(b)
+                nb = len(b)
+                k = nb.bit_length()
+                r = _getrandbits(k)
+                while r >= nb:
+                    r = _getrandbits(k)
+                ele = next(islice(b, r, None))
+                del b[ele]
+                left = d.used = d.used - 1
+                if left < len(t0) * _SHRINK_LOAD:   # else needs_shrink() is false
+                    d.try_shrink()
+                hook = server.notify_hook
+                if hook is not None:
+                    hook(NOTIFY_SET, "spop", key, db.id)
+                if server.propagation_targets:
+                    c.rewritten_argv = [b"SREM", key, ele]
+                if not c.reply_off:
+                    c.reply.append(b"$%d\r\n%b\r\n" % (len(ele), ele))
+                if not left:
+                    db.delete(key)
+                    server.notify(NOTIFY_GENERIC, "del", key, db.id)
+                if db.watched_keys or db.tracking_hook is not None:
+                    db.signal_modified_key(key)
+                server.dirty += 1
+                return
     n = len(argv)
     if n == 3:
         _spop_with_count(c, argv)
@@ -458,82 +528,22 @@ def spop_command(c: Any, argv: list[bytes]) -> None:
     if n > 3:
         c.add_reply_error(replies.SYNTAX)
         return
-    key = argv[1]
-    db = c.db
     server = c.server
-    ht = db.keys
-    o = (ht.t0[hash(key) & ht.mask0].get(key)
-         if ht.rehashidx < 0 and not db.expires.used else None)
-    if o.__class__ is Set and o.data.__class__ is HashTable:
-        # Hot path: db.lookup(key, True, False) inline (see sadd_command),
-        # then Set.pop_random.  When the set's table is not rehashing,
-        # HashTable.random_item's draws are made here (the same generator
-        # calls, so the same member for the same random state), then the
-        # delete and try_shrink.
-        if not server.no_touch:
-            o.lru = server.lfu_touch(o.lru) if server.lfu else server.lru_clock
-        d = o.data
-        t0 = d.t0
-        ridx = d.rehashidx
-        if ridx < 0:
-            mask = d.mask0
-            while True:
-                b = t0[_getrandbits(62) & mask]
-                if b:
-                    break
-        else:
-            # random_item while rehashing: rng.randrange(ridx, n0 + n1)
-            # is ridx + _randbelow(width)
-            t1 = d.t1
-            n0 = len(t0)
-            width = n0 + len(t1) - ridx
-            k = width.bit_length()
-            while True:
-                r = _getrandbits(k)
-                while r >= width:
-                    r = _getrandbits(k)
-                i = ridx + r
-                b = t0[i] if i < n0 else t1[i - n0]
-                if b:
-                    break
-        # rng.randrange(len(b)) is _randbelow(len(b)): getrandbits(k)
-        # until below len(b)
-        nb = len(b)
-        k = nb.bit_length()
-        r = _getrandbits(k)
-        while r >= nb:
-            r = _getrandbits(k)
-        ele = next(islice(iter(b), r, None))
-        if ridx < 0:
-            del b[ele]
-            left = d.used = d.used - 1
-            if left * 100 < len(t0) * _SHRINK_FACTOR:   # else needs_shrink() is false
-                d.try_shrink()
-        else:
-            d.pop(ele)          # steps the rehash, as HashTable.pop does
-            d.try_shrink()
-            left = d.used
-    else:
-        o = db.lookup(key, True, False)         # lookupKeyWrite
-        if o is None:
-            c.add_reply_null()
-            return
-        if o.__class__ is not Set:
-            c.add_reply_error(WRONGTYPE)
-            return
-        ele = o.pop_random()
-        left = len(o)
+    o = db.lookup(key, True, False)         # lookupKeyWrite
+    if o is None:
+        c.add_reply_null()
+        return
+    if o.__class__ is not Set:
+        c.add_reply_error(WRONGTYPE)
+        return
+    ele = o.pop_random()
+    left = len(o)
     hook = server.notify_hook
     if hook is not None:
         hook(NOTIFY_SET, "spop", key, db.id)
     if server.propagation_targets:
         c.rewritten_argv = [b"SREM", key, ele]
-    if not c.reply_off:
-        n = len(ele)
-        if n < 1024:
-            c.reply.append(BULK_HDR[n] + ele + b"\r\n")
-        else:
-            c.add_reply_bulk(ele)
+    c.add_reply_bulk(ele)
     if not left:
         db.delete(key)
         server.notify(NOTIFY_GENERIC, "del", key, db.id)

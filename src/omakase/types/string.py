@@ -43,7 +43,10 @@ three arguments skips option parsing; GET is one lookup and one reply append
 (for a bulk below 1 KiB it appends the pre-encoded header + body + CRLF
 itself: bulk strings are the same in RESP2 and RESP3, and concatenation is
 cheaper than ``%`` formatting; a large body is passed as a memoryview, not
-copied); INCR parses the stored body inline instead of through ``parse_ll``.  A write
+copied); INCR parses the stored body inline instead of through ``parse_ll``,
+and ``incr_command`` first looks the body up in ``_INCR_NEXT`` (canonical
+decimals whose successor is in -99..999 -> new body and reply), so the
+common counter needs neither parsing nor formatting.  A write
 of a key only pays for lazy expiry (``lookupKeyWrite`` inside Redis's
 ``setKey``) when the database has keys with a TTL at all.
 
@@ -58,8 +61,10 @@ draws a random number.  WATCH and tracking hooks are still called when
 set, and so is the notify hook (None while notify-keyspace-events enables
 nothing, see ``notify.install``).  INCR skips the LRU touch of a value it
 replaces; its error
-paths, which keep the value, make the real lookup.  Keep these in step
-with ``keyspace.Db``.
+paths, which keep the value, make the real lookup.  ``mset_command`` and
+``incr_command`` carry their own copy of that hot case before falling back
+to ``_mset_generic`` / ``_incr_decr``.  Keep these in step with
+``keyspace.Db``.
 
 INCRBYFLOAT and long double
 ---------------------------
@@ -918,6 +923,33 @@ def _mset_generic(c, argv: list[bytes], nx: bool) -> None:
 
 @command("mset")
 def mset_command(c, argv: list[bytes]) -> None:
+    db = c.db
+    server = c.server
+    ht = db.keys
+    argc = len(argv)
+    if (argc & 1 and ht.rehashidx < 0 and server.notify_hook is None
+            and not db.expires.used and not server.lazyfree_server_del
+            and not db.blocking_keys and not db.watched_keys and db.tracking_hook is None):
+        npairs = argc >> 1
+        used = ht.used
+        t0 = ht.t0
+        if used + npairs <= len(t0) * BUCKET_LOAD:
+            # _mset_generic's hot case (see there) when no event is
+            # enabled, inline.
+            mask = ht.mask0
+            trailer = server.new_object_trailer
+            it = iter(argv)
+            next(it)
+            for key, val in zip(it, it):
+                b = t0[hash(key) & mask]
+                if key not in b:
+                    used += 1
+                b[key] = val + trailer
+            ht.used = used
+            server.dirty += npairs
+            if not c.reply_off:
+                c.reply.append(_OK)
+            return
     _mset_generic(c, argv, False)
 
 
@@ -999,9 +1031,56 @@ def _incr_decr(c, key: bytes, incr: int) -> None:
         c.reply.append(_INTEGERS[value] if 0 <= value < 10000 else b":%d\r\n" % value)
 
 
+# INCR's hot case: the stored body (a canonical decimal, so string2ll
+# accepts it) -> (the incremented body, its integer reply), for results in
+# -99..999 (about 250 KB; the whole -999..9999 range would cost 2.4 MB of
+# memory at start-up for counters that are rarely that large).
+_INCR_NEXT = {b"%d" % (i - 1): (b"%d" % i, b":%d\r\n" % i) for i in range(-99, 1000)}
+_INCR_NEW = _INCR_NEXT[b"0"]            # a missing key counts from 0
+
+
 @command("incr")
 def incr_command(c, argv: list[bytes]) -> None:
-    _incr_decr(c, argv[1], 1)
+    key = argv[1]
+    db = c.db
+    ht = db.keys
+    server = c.server
+    if (ht.rehashidx < 0 and not db.expires.used and not server.lfu
+            and not db.blocking_keys):
+        # _incr_decr's hot case with the parse and the formatting looked up
+        # in _INCR_NEXT: the same lookup, replacement and tail.
+        b = ht.t0[hash(key) & ht.mask0]
+        v = b.get(key)
+        if v is None:
+            if ht.used < len(ht.t0) * BUCKET_LOAD:
+                ht.used += 1
+                new, reply = _INCR_NEW
+                b[key] = new + server.new_object_trailer
+            else:
+                _incr_decr(c, key, 1)
+                return
+        elif v.__class__ is bytes and not server.lazyfree_server_del:
+            t = _INCR_NEXT.get(v[:-3])
+            if t is None:
+                _incr_decr(c, key, 1)
+                return
+            new, reply = t
+            b[key] = new + server.new_object_trailer
+        else:
+            _incr_decr(c, key, 1)
+            return
+        if db.watched_keys:
+            server.touch_watched_key(db, key)
+        if db.tracking_hook is not None:
+            db.tracking_hook(key)
+        hook = server.notify_hook              # None while no event is enabled
+        if hook is not None:
+            hook(NOTIFY_STRING, "incrby", key, db.id)
+        server.dirty += 1
+        if not c.reply_off:
+            c.reply.append(reply)
+        return
+    _incr_decr(c, key, 1)
 
 
 @command("decr")

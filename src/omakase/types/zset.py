@@ -52,8 +52,12 @@ Hot path
 (plain digits go straight to ``float``; other texts through a bounded cache
 of parsed scores) skips option parsing; on a skiplist it inlines
 ``ZSet.add`` (a new member is a dict entry plus a deferred insert).  RESP2
-``ZPOPMIN key`` on a skiplist inlines ``ZSet.pop_first`` and writes its
-reply in one piece.  Both read the WATCH/tracking/notification hooks
+``ZPOPMIN key`` on a skiplist inlines ``ZSet.pop_first`` (when no deferred
+write is pending) and writes its reply in one piece (``b"%.17g" % score`` is
+``format_double``'s text for every non-NaN double).  Both inline
+``Db.lookup``'s hit case when the key table is not rehashing and no key has
+a TTL (anything but a zset then goes to the generic path, whose own lookup
+touches it).  Both read the WATCH/tracking/notification hooks
 directly instead of calling ``signal_modified_key``/``notify`` when no one
 listens.  ZPOPMIN/ZPOPMAX of one element otherwise use
 ``pop_first``/``pop_last``.
@@ -922,8 +926,10 @@ def zadd_command(c: Any, argv: list[bytes]) -> None:
         # ZADD key score member on an existing zset whose score argument is
         # a number (never an option name): no option parsing, one zsetAdd.
         raw = argv[2]
-        if raw.isdigit() and len(raw) < 300:
+        if raw.isdigit():
             score = float(raw)              # plain digits: strtod's value
+            if score == _INF:               # ERANGE: "not a valid float"
+                score = None
         else:
             score = _score_cache.get(raw)
             if score is None and raw and raw[0] in _NUMERIC_START:
@@ -931,52 +937,72 @@ def zadd_command(c: Any, argv: list[bytes]) -> None:
         if score is not None:
             db = c.db
             key = argv[1]
-            z = db.lookup(key, True, False)         # lookupKeyWrite
-            if z.__class__ is ZSetValue:
-                p = z.ptr
-                if p.__class__ is ZSet:
-                    # ZSet.add inlined for a new member (deferred insert).
-                    member = argv[3]
-                    d = p.dict
-                    old = d.get(member)
-                    if old is None:
-                        d[member] = score
-                        pend = p.pend
-                        pend[member] = score
-                        if len(pend) > p._cap:
-                            p._sync()
-                        added = 1
-                    elif old != score:
-                        # ZSet.add's update, inlined.
-                        d[member] = score
-                        pend = p.pend
-                        if member not in pend:
-                            p.gone[member] = old
-                        pend[member] = score
-                        if len(pend) > p._cap:
-                            p._sync()
-                        added = 0
-                    else:
-                        if not c.reply_off:
-                            c.reply.append(_CZERO)
-                        return
-                else:
-                    server = c.server
-                    ret = zset_add(z, server.config, score, argv[3], 0)[0]
-                    if not ret:
-                        c.add_reply_int(0)
-                        return
-                    added = 1 if ret & ZADD_OUT_ADDED else 0
-                server = c.server
-                server.dirty += 1
-                if db.watched_keys or db.tracking_hook is not None:
-                    db.signal_modified_key(key)
-                hook = server.notify_hook
-                if hook is not None:
-                    hook(NOTIFY_ZSET, "zadd", key, db.id)
-                if not c.reply_off:
-                    c.reply.append(_CONE if added else _CZERO)
-                return
+            ht = db.keys
+            server = c.server
+            if ht.rehashidx < 0 and not db.expires.used:
+                # db.lookup(key, True, False)'s hit case inline: only the
+                # LRU/LFU touch is left (anything but a zset goes to
+                # _zadd_generic, whose own lookup touches it).
+                z = ht.t0[hash(key) & ht.mask0].get(key)
+                if z.__class__ is not ZSetValue:
+                    _zadd_generic(c, argv, 0)
+                    return
+                if not server.no_touch:
+                    z.lru = server.lfu_touch(z.lru) if server.lfu else server.lru_clock
+            else:
+                z = db.lookup(key, True, False)         # lookupKeyWrite
+                if z.__class__ is not ZSetValue:
+                    _zadd_generic(c, argv, 0)
+                    return
+            p = z.ptr
+            if p.__class__ is ZSet:
+                # ZSet.add inlined (deferred insert).
+                member = argv[3]
+                d = p.dict
+                old = d.get(member)
+                if old is None:
+                    d[member] = score
+                    pend = p.pend
+                    pend[member] = score
+                    if len(pend) > p._cap:
+                        p._sync()
+                    server.dirty += 1
+                    if db.watched_keys or db.tracking_hook is not None:
+                        db.signal_modified_key(key)
+                    hook = server.notify_hook
+                    if hook is not None:
+                        hook(NOTIFY_ZSET, "zadd", key, db.id)
+                    if not c.reply_off:
+                        c.reply.append(_CONE)
+                    return
+                if old == score:
+                    if not c.reply_off:
+                        c.reply.append(_CZERO)
+                    return
+                # ZSet.add's update, inlined.
+                d[member] = score
+                pend = p.pend
+                if member not in pend:
+                    p.gone[member] = old
+                pend[member] = score
+                if len(pend) > p._cap:
+                    p._sync()
+                added = 0
+            else:
+                ret = zset_add(z, server.config, score, argv[3], 0)[0]
+                if not ret:
+                    c.add_reply_int(0)
+                    return
+                added = 1 if ret & ZADD_OUT_ADDED else 0
+            server.dirty += 1
+            if db.watched_keys or db.tracking_hook is not None:
+                db.signal_modified_key(key)
+            hook = server.notify_hook
+            if hook is not None:
+                hook(NOTIFY_ZSET, "zadd", key, db.id)
+            if not c.reply_off:
+                c.reply.append(_CONE if added else _CZERO)
+            return
     _zadd_generic(c, argv, 0)
 
 
@@ -1378,36 +1404,53 @@ def zpopmin_command(c: Any, argv: list[bytes]) -> None:
         # ZPOPMIN key (RESP2) on a skiplist: generic_zpop's work inlined.
         key = argv[1]
         db = c.db
-        z = db.lookup(key, True, False)         # lookupKeyWrite
-        if z is None:
-            if not c.reply_off:
-                c.reply.append(EMPTY_ARRAY)
-            return
+        ht = db.keys
+        server = c.server
+        if ht.rehashidx < 0 and not db.expires.used:
+            # db.lookup(key, True, False)'s hit case inline (anything but
+            # a zset goes to _zpop_minmax, whose own lookup touches it).
+            z = ht.t0[hash(key) & ht.mask0].get(key)
+            if z.__class__ is ZSetValue and not server.no_touch:
+                z.lru = server.lfu_touch(z.lru) if server.lfu else server.lru_clock
+        else:
+            z = db.lookup(key, True, False)         # lookupKeyWrite
+            if z is None:
+                if not c.reply_off:
+                    c.reply.append(EMPTY_ARRAY)
+                return
         if z.__class__ is ZSetValue:
             p = z.ptr
             if p.__class__ is ZSet:
-                first = p.pop_first()
-                if first is not None:
-                    m, s = first
-                    if not c.reply_off:
-                        if s.is_integer() and 0 < s < 1e17:
-                            t = b"%d" % s
-                        else:
-                            t = format_double(s)
-                        c.reply.append(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
-                                       % (len(m), m, len(t), t))
-                    server = c.server
-                    server.dirty += 1
-                    hook = server.notify_hook
+                d = p.dict
+                if p.pend or p.gone:
+                    m, s = p.pop_first()            # syncs first
+                else:
+                    # ZSet.pop_first inlined: the set is not empty (it is
+                    # in the keyspace) and has no deferred writes.
+                    buckets = p.buckets
+                    b = buckets[0]
+                    s, m = b[0]
+                    del b[0]
+                    del d[m]
+                    p._cum = None
+                    if not b:
+                        del buckets[0]
+                        del p.maxes[0]
+                if not c.reply_off:
+                    t = b"%.17g" % s                # format_double's text
+                    c.reply.append(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+                                   % (len(m), m, len(t), t))
+                server.dirty += 1
+                hook = server.notify_hook
+                if hook is not None:
+                    hook(NOTIFY_ZSET, "zpopmin", key, db.id)
+                if not d:
+                    db.delete(key)
                     if hook is not None:
-                        hook(NOTIFY_ZSET, "zpopmin", key, db.id)
-                    if not p.dict:
-                        db.delete(key)
-                        if hook is not None:
-                            hook(NOTIFY_GENERIC, "del", key, db.id)
-                    if db.watched_keys or db.tracking_hook is not None:
-                        db.signal_modified_key(key)
-                    return
+                        hook(NOTIFY_GENERIC, "del", key, db.id)
+                if db.watched_keys or db.tracking_hook is not None:
+                    db.signal_modified_key(key)
+                return
     _zpop_minmax(c, argv, False)
 
 
