@@ -35,8 +35,14 @@ integer entry yields its decimal text, so the round trip is lossless.
 
 Python design
 -------------
-The ``bytearray`` in ``_buf`` is the single source of truth; ``to_bytes()``
-returns it verbatim.  Decoding builds no per-element objects: reads slice the
+The ``bytearray`` in ``_buf`` is the single source of truth for the entries.
+Its 6-byte header is derived data (``len(_buf)`` and ``_n``, saturated):
+the mutators here write it, but the quicklist's end fast paths (LPUSH/RPUSH/
+LPOP/RPOP, see quicklist.py) edit the entries and ``_n`` and leave the header
+stale, so every place that hands the blob out or checks it -- ``to_bytes()``,
+``copy()``, ``validate()`` -- rewrites the header first (``_sync_header``);
+nothing else reads it.  ``to_bytes()`` therefore always returns exact
+listpack bytes.  Decoding builds no per-element objects: reads slice the
 buffer on demand, and ``to_list()`` walks one ``bytes`` snapshot in a
 table-driven loop (the common 7-bit-int and 6-bit-string cases take one table
 lookup and one slice).
@@ -66,7 +72,8 @@ flagged, and ``find`` then compares decoded values one by one the way
 
 DIVERGENCE: when ``num-elements`` is saturated, Redis sometimes leaves 65535
 in the header after the count drops back below 65535, until an ``lpLength``
-call repairs it.  Here every mutation writes ``min(count, 65535)``, which is
+call repairs it.  Here the header always says ``min(count, 65535)`` (written
+by every mutation or, after a quicklist fast path, by the export), which is
 what Redis writes once it has counted.
 DIVERGENCE: validation is stricter than ``lpValidateIntegrity``: the 0xFF
 terminator must be the last byte (Redis stops at the first entry boundary
@@ -75,8 +82,9 @@ DIVERGENCE: a listpack is an object that changes in place, where Redis
 functions return a new pointer.
 
 ``push_bytes``, ``pop_head`` and ``pop_tail`` are the quicklist's end
-operations (LPUSH/RPUSH/LPOP/RPOP): one call each, the common encodings
-handled inline, the same bytes as ``prepend``/``append``/``pop``.
+operations (LPUSH/RPUSH/LPOP/RPOP) outside its own fast paths: one call
+each, the common encodings handled inline, the same bytes as
+``prepend``/``append``/``pop``.
 
 The module also holds the double<->string helpers that sorted-set listpacks
 need (``d2string``, ``double2ll``, ``zset_score_entry``); see their
@@ -563,6 +571,7 @@ class Listpack:
 
     def to_bytes(self) -> bytes:
         """The exact listpack blob (as embedded in RDB / DUMP payloads)."""
+        self._sync_header()
         return bytes(self._buf)
 
     @property
@@ -573,6 +582,7 @@ class Listpack:
     def copy(self) -> "Listpack":
         other = Listpack.__new__(Listpack)
         other._resp = None
+        self._sync_header()
         other._buf = bytearray(self._buf)
         other._n = self._n
         other._offs = None
@@ -598,6 +608,12 @@ class Listpack:
 
     def _set_header(self) -> None:
         self._resp = None
+        n = self._n
+        _pack_hdr_into(self._buf, 0, len(self._buf), n if n < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
+
+    def _sync_header(self) -> None:
+        """Rewrite the header from ``len(_buf)`` and ``_n`` (see "Python
+        design": the quicklist fast paths leave it stale)."""
         n = self._n
         _pack_hdr_into(self._buf, 0, len(self._buf), n if n < NUMELE_UNKNOWN else NUMELE_UNKNOWN)
 
@@ -1273,6 +1289,7 @@ class Listpack:
 
     def validate(self) -> None:
         """Re-run the deep integrity check on the current blob."""
+        self._sync_header()
         n, canon = _scan(self._buf, True)
         if n != self._n:
             raise ValueError("listpack count mismatch")

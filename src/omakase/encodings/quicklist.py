@@ -22,15 +22,33 @@ holds the compressed bytes and ``sz`` the uncompressed size, as
 
 Hot paths
 ---------
-``push_head``/``push_tail`` of a short string (a 6-bit-length listpack
-string: what LPUSH/RPUSH of redis-benchmark's ``xxx`` stores) into a raw end
-node with room, and ``pop_head``/``pop_tail`` from a raw end node that keeps
-more than one element, skip the node bookkeeping of the full
-``quicklistPush*``/``Pop`` logic (``_push_slow``, ``_pop``) and let the
-node's ``Listpack`` edit its blob in place (``push_bytes``, ``pop_head``,
-``pop_tail``); both paths give the same bytes.  ``count`` (the element
-count, ``ql->count``) is a plain attribute so that callers read it without
-a ``len()`` call.
+LPUSH/RPUSH/LPOP/RPOP are benchmark commands, so their common case is one
+call each with no helper calls inside, and the quicklist edits the end
+node's listpack blob itself (the one place outside listpack.py that writes
+``Listpack`` internals: ``_buf``, ``_n``, ``_resp``):
+
+* ``push_head``/``push_tail`` (returning the new ``count``): a value that is
+  stored as a 6-bit-length string (under 64 bytes, not integer-looking --
+  redis-benchmark's ``xxx``; ``_PUSH_LIMIT`` decides it from the first
+  byte and the length, and keeps ``packed_threshold`` in it) going into a
+  raw end node with room (``count < _cntmax`` and ``sz + len <= _szroom``,
+  ``_quicklistNodeAllowInsert`` precomputed from the fill) and no offset
+  index.  The entry is built by one %-format (``_ENTRY6``) and spliced in.
+* ``pop_head_resp``/``pop_tail_resp``: an end entry that is a 6-bit string
+  or a 7-bit uint, in a raw node that keeps another element, comes back
+  already encoded as a RESP bulk string (its data sliced from the blob into
+  a %-format, ``_BULK6``), the tables giving the entry's slices by its
+  encoding byte (head) or backlen byte (tail).  Anything else returns None
+  without changing the list, and the caller pops with ``pop_head``/
+  ``pop_tail``.
+
+Neither rewrites the listpack header: ``Listpack.to_bytes``/``copy``/
+``validate`` rebuild it from ``len(_buf)`` and ``_n`` (see listpack.py), so
+every exported blob has the bytes Redis writes.  Everything else takes the
+full ``quicklistPush*``/``Pop`` logic (``_push_slow``, ``_pop_end``,
+``_pop``); both give the same bytes.  ``count`` (the element count,
+``ql->count``) is a plain attribute so that callers read it without a
+``len()`` call.
 
 DIVERGENCE: the nodes live in a Python ``list``, not a doubly linked list.
 Pushing at the head is a pointer memmove in C, negligible next to the Python
@@ -109,6 +127,35 @@ _NO_COUNT_LIMIT = 1 << 62
 # Elements of at least this many bytes get their own PLAIN node.
 packed_threshold: int = DEFAULT_PACKED_THRESHOLD
 
+# -- tables for the end fast paths (see "Hot paths") ---------------------------
+# _PUSH_LIMIT[first byte]: a bytes value whose length is below this is stored
+# as a 6-bit-length string entry in a packed node: 0 for bytes that may start
+# an integer ('-', digits), else min(64, packed_threshold).  Kept in step with
+# packed_threshold by set_packed_threshold (updated in place).
+_PUSH_LIMIT: List[int] = [0 if _INT_START[c] else 64 for c in range(256)]
+# By length n < 64: a %-format that wraps the n data bytes into their
+# 6-bit-length string entry (encoding byte, data, one-byte backlen n + 1).
+_ENTRY6 = tuple(bytes((0x80 | n,)).replace(b"%", b"%%") + b"%b" + bytes((n + 1,)).replace(b"%", b"%%")
+                for n in range(64))
+# By encoding byte b: for a 6-bit string (0x80..0xBF) a %-format that wraps
+# its data into a RESP bulk string (the same in RESP2 and RESP3), else None;
+# the RESP bulk of a 7-bit uint (b < 0x80).
+_BULK6 = tuple(b"$%d\r\n%%b\r\n" % (b & 0x3F) if 0x80 <= b < 0xC0 else None for b in range(256))
+_RESP7 = tuple(b"$%d\r\n%d\r\n" % (len(b"%d" % b), b) for b in range(128))
+# By the encoding byte b of a 6-bit string first in a listpack: the slices
+# of its data and of the whole entry (encoding, data, backlen).
+_HEAD6_DATA = tuple(slice(7, 7 + (b & 0x3F)) if 0x80 <= b < 0xC0 else None for b in range(256))
+_HEAD6_ENTRY = tuple(slice(6, 8 + (b & 0x3F)) if 0x80 <= b < 0xC0 else None for b in range(256))
+# By the last entry's backlen byte bl: where that entry starts, counted from
+# the end of the blob, when bl < 128 (a one-byte backlen); else -1, the 0xFF
+# terminator, which is no entry's encoding byte.  Then, for a 6-bit string
+# (of bl - 1 bytes): the slices of its data and of the whole entry.
+_TAIL_AT = tuple(-2 - bl if bl < 128 else -1 for bl in range(256))
+_TAIL6_DATA = tuple(slice(-1 - bl, -2) for bl in range(256))
+_TAIL6_ENTRY = tuple(slice(-2 - bl, -1) for bl in range(256))
+_LP_HEAD = slice(6, 6)          # insertion point after the listpack header
+_LP_TAIL = slice(-1, -1)        # insertion point before the 0xFF terminator
+
 Bytesish = Union[bytes, bytearray, memoryview]
 
 
@@ -121,6 +168,9 @@ def set_packed_threshold(sz: int) -> bool:
     if sz == 0:
         sz = DEFAULT_PACKED_THRESHOLD
     packed_threshold = sz
+    lim = 64 if sz > 64 else sz
+    for c in range(256):
+        _PUSH_LIMIT[c] = 0 if _INT_START[c] else lim
     return True
 
 
@@ -228,14 +278,14 @@ class Quicklist:
     LINDEX.  Values are bytes-like and read back as ``bytes``.
     """
 
-    __slots__ = ("_nodes", "count", "_fill", "_compress", "_szmax", "_cntmax")
+    __slots__ = ("_nodes", "count", "_fill", "_compress", "_szroom", "_cntmax")
 
     def __init__(self, fill: int = -2, compress: int = 0, values: Iterable[Bytesish] = ()) -> None:
         self._nodes: List[QuicklistNode] = []
         self.count = 0
         self._fill = -2
         self._compress = 0
-        self._szmax = OPTIMIZATION_LEVEL[1]
+        self._szroom = OPTIMIZATION_LEVEL[1] - SIZE_ESTIMATE_OVERHEAD
         self._cntmax = _NO_COUNT_LIMIT
         self.fill = fill
         self.compress = compress
@@ -252,12 +302,14 @@ class Quicklist:
     def fill(self, fill: int) -> None:
         """``quicklistSetFill``: clamped to [-5, 32767]."""
         fill = self._fill = FILL_MAX if fill > FILL_MAX else (-5 if fill < -5 else fill)
-        # _fits as two bounds, for the push fast paths.
+        # _fits as two bounds, for the push fast paths: a node of ``sz`` bytes
+        # and ``count`` elements takes a value of n bytes when
+        # ``count < _cntmax and sz + n <= _szroom``.
         if fill < 0:
-            self._szmax = OPTIMIZATION_LEVEL[-fill - 1]
+            self._szroom = OPTIMIZATION_LEVEL[-fill - 1] - SIZE_ESTIMATE_OVERHEAD
             self._cntmax = _NO_COUNT_LIMIT
         else:
-            self._szmax = SIZE_SAFETY_LIMIT
+            self._szroom = SIZE_SAFETY_LIMIT - SIZE_ESTIMATE_OVERHEAD
             self._cntmax = fill
 
     @property
@@ -385,34 +437,54 @@ class Quicklist:
 
     # -- push / pop ----------------------------------------------------------
 
-    def push_tail(self, value: Bytesish) -> None:
-        """``quicklistPushTail`` (RPUSH)."""
-        self._push_end(value, False)
+    def push_head(self, value: Bytesish) -> int:
+        """``quicklistPushHead`` (LPUSH); returns the new element count.
 
-    def push_head(self, value: Bytesish) -> None:
-        """``quicklistPushHead`` (LPUSH)."""
-        self._push_end(value, True)
-
-    def _push_end(self, value: Bytesish, head: bool) -> None:
-        """Fast path: a short string into a raw end node with room, written
-        by the node's listpack in place (see "Hot paths" above); anything
+        Fast path (see "Hot paths"): a short string into a raw head node
+        with room, written into the node's listpack blob here; anything
         else takes ``_push_slow``."""
-        nodes = self._nodes
-        if nodes and value.__class__ is bytes:
-            node = nodes[0] if head else nodes[-1]
-            lp = node.lp
+        try:
+            node = self._nodes[0]
             n = len(value)
-            if (lp is not None and n < 64 and node.count < self._cntmax
-                    and node.sz + n + SIZE_ESTIMATE_OVERHEAD <= self._szmax
-                    and (n > 20 or not n or not _INT_START[value[0]])
-                    and n < packed_threshold and lp._offs is None):
-                node.sz = lp.push_bytes(value, head)
-                node.count += 1
-                self.count += 1
-                return
-        self._push_slow(value, head)
+            if n < _PUSH_LIMIT[value[0]]:
+                lp = node.lp
+                if (lp is not None and node.count < self._cntmax
+                        and node.sz + n <= self._szroom and lp._offs is None):
+                    buf = lp._buf
+                    buf[_LP_HEAD] = _ENTRY6[n] % value
+                    node.count = lp._n = node.count + 1
+                    lp._resp = None
+                    node.sz = len(buf)
+                    c = self.count + 1
+                    self.count = c
+                    return c
+        except IndexError:      # no node yet, or an empty value
+            pass
+        return self._push_slow(value, True)
 
-    def _push_slow(self, value: Bytesish, at_head: bool) -> None:
+    def push_tail(self, value: Bytesish) -> int:
+        """``quicklistPushTail`` (RPUSH); returns the new element count.
+        The mirror of ``push_head``."""
+        try:
+            node = self._nodes[-1]
+            n = len(value)
+            if n < _PUSH_LIMIT[value[0]]:
+                lp = node.lp
+                if (lp is not None and node.count < self._cntmax
+                        and node.sz + n <= self._szroom and lp._offs is None):
+                    buf = lp._buf
+                    buf[_LP_TAIL] = _ENTRY6[n] % value
+                    node.count = lp._n = node.count + 1
+                    lp._resp = None
+                    node.sz = len(buf)
+                    c = self.count + 1
+                    self.count = c
+                    return c
+        except IndexError:
+            pass
+        return self._push_slow(value, False)
+
+    def _push_slow(self, value: Bytesish, at_head: bool) -> int:
         """``quicklistPushHead``/``PushTail`` in full: a plain node for a
         large element, a compressed end node, or a new node when full."""
         v = value if value.__class__ is bytes else bytes(value)
@@ -422,7 +494,7 @@ class Quicklist:
         if sz >= packed_threshold:
             self._insert_node(where, _plain(v))
             self.count += 1
-            return
+            return self.count
         node = (nodes[0] if at_head else nodes[-1]) if nodes else None
         if node is not None and node.container == PACKED and self._fits(node.sz, node.count, sz):
             if node.encoding == LZF:
@@ -433,6 +505,7 @@ class Quicklist:
         else:
             self._insert_node(where, QuicklistNode(PACKED, Listpack((v,))))
         self.count += 1
+        return self.count
 
     def extend_tail(self, values: Iterable[Bytesish]) -> None:
         """RPUSH of many values: same node layout as pushing one by one, but
@@ -533,6 +606,67 @@ class Quicklist:
                 self.count -= 1
                 return v
         return self._pop(where)
+
+    def pop_head_resp(self) -> Optional[bytes]:
+        """LPOP's fast path: if the head node is a raw listpack that keeps
+        an element after this one and its first entry is a 6-bit string or
+        a 7-bit uint, remove it and return it as a RESP bulk string
+        (``$<len>\\r\\n<element>\\r\\n``, the same in RESP2 and RESP3).
+        Otherwise change nothing and return None: the caller pops with
+        ``pop_head``."""
+        try:
+            node = self._nodes[0]
+        except IndexError:
+            return None
+        lp = node.lp
+        c = node.count - 1
+        if lp is None or not c or lp._offs is not None:
+            return None
+        buf = lp._buf
+        b = buf[6]                          # the first entry's encoding byte
+        fmt = _BULK6[b]
+        if fmt is not None:                 # 6-bit string
+            r = fmt % buf[_HEAD6_DATA[b]]
+            del buf[_HEAD6_ENTRY[b]]
+        elif b < 0x80:                      # 7-bit uint
+            r = _RESP7[b]
+            del buf[6:8]
+        else:
+            return None
+        node.count = lp._n = c
+        lp._resp = None
+        node.sz = len(buf)
+        self.count -= 1
+        return r
+
+    def pop_tail_resp(self) -> Optional[bytes]:
+        """RPOP's fast path: ``pop_head_resp`` for the last entry (found
+        through its one-byte backlen)."""
+        try:
+            node = self._nodes[-1]
+        except IndexError:
+            return None
+        lp = node.lp
+        c = node.count - 1
+        if lp is None or not c or lp._offs is not None:
+            return None
+        buf = lp._buf
+        bl = buf[-2]                        # the last entry's backlen byte
+        b = buf[_TAIL_AT[bl]]               # its encoding byte (bl < 128)
+        fmt = _BULK6[b]
+        if fmt is not None:                 # 6-bit string of bl - 1 bytes
+            r = fmt % buf[_TAIL6_DATA[bl]]
+            del buf[_TAIL6_ENTRY[bl]]
+        elif b < 0x80:                      # 7-bit uint (bl == 1)
+            r = _RESP7[b]
+            del buf[-3:-1]
+        else:
+            return None
+        node.count = lp._n = c
+        lp._resp = None
+        node.sz = len(buf)
+        self.count -= 1
+        return r
 
     def _pop(self, where: int) -> Optional[bytes]:
         if not self.count:

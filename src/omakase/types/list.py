@@ -54,7 +54,13 @@ left/right pair from one body) inline what they call per request:
   ``signal_modified_key`` (only when WATCH or tracking is on) and
   ``server.notify`` (the hook called directly);
 * one quicklist call, whose own fast path edits the end node's listpack
-  (see quicklist.py).
+  (see quicklist.py): the push returns the new length for the reply, the
+  pop (``pop_head_resp``/``pop_tail_resp``) returns the element already
+  encoded as a RESP bulk string, or None for the uncommon cases (another
+  encoding, the node's last element), which pop through ``pop_head``/
+  ``pop_tail`` and may delete the key;
+* the argument count is checked by unpacking ``argv`` (a ValueError sends
+  the multi-element/COUNT forms to ``_push_generic``/``_pop_generic``).
 
 LRANGE parses small indexes from a table and replies with the node's cached
 RESP encoding (``Quicklist.range_resp``).  The order of reply, events, WATCH
@@ -262,12 +268,15 @@ def _make_push(head: bool, event: str):
     rest through ``_push_generic``.  Same checks, events and order as
     pushGenericCommand; the reply, ``signal_modified_key`` and the notify
     hook are inlined (the hottest list commands)."""
+    push = Quicklist.push_head if head else Quicklist.push_tail
+
     def push_command(c: Any, argv: list[bytes]) -> None:
-        if len(argv) != 3:
+        try:
+            _, key, value = argv
+        except ValueError:          # several elements
             _push_generic(c, argv, head)
             return
         db = c.db
-        key = argv[1]
         server = c.server
         ht = db.keys
         o = (ht.t0[hash(key) & ht.mask0].get(key)
@@ -289,13 +298,8 @@ def _make_push(head: bool, event: str):
                 return
             elif db.blocking_keys:
                 _signal_if_waited(db, key)
-        ql = o.ql
-        if head:
-            ql.push_head(argv[2])
-        else:
-            ql.push_tail(argv[2])
+        n = push(o.ql, value)
         if not c.reply_off:
-            n = ql.count
             c.reply.append(INTEGERS[n] if n < 10000 else b":%d\r\n" % n)
         if db.watched_keys or db.tracking_hook is not None:
             db.signal_modified_key(key)
@@ -472,12 +476,15 @@ def _make_pop(head: bool, event: str):
     """LPOP/RPOP: the count-less form inline (see ``_make_push``), the rest
     through ``_pop_generic``.  Same order as popGenericCommand +
     listElementsRemoved: reply, event, delete when empty, WATCH, dirty."""
+    pop_resp = Quicklist.pop_head_resp if head else Quicklist.pop_tail_resp
+
     def pop_command(c: Any, argv: list[bytes]) -> None:
-        if len(argv) != 2:
+        try:
+            _, key = argv
+        except ValueError:          # with a count
             _pop_generic(c, argv, head)
             return
         db = c.db
-        key = argv[1]
         server = c.server
         ht = db.keys
         o = (ht.t0[hash(key) & ht.mask0].get(key)
@@ -494,6 +501,19 @@ def _make_pop(head: bool, event: str):
             if o.__class__ is not ListObject:
                 c.add_reply_error(WRONGTYPE)
                 return
+        r = pop_resp(o.ql)
+        if r is not None:
+            # the common case: the element came back as its RESP bulk, and
+            # the list keeps elements (no "del")
+            if not c.reply_off:
+                c.reply.append(r)
+            hook = server.notify_hook
+            if hook is not None:
+                hook(NOTIFY_LIST, event, key, db.id)
+            if db.watched_keys or db.tracking_hook is not None:
+                db.signal_modified_key(key)
+            server.dirty += 1
+            return
         ql = o.ql
         v = ql.pop_head() if head else ql.pop_tail()
         if not c.reply_off:
