@@ -341,7 +341,7 @@ class Client:
                 # each of its requests takes process_command.
                 plain = (_NO_PLAIN if self.flags & CHECKED_CLIENT_FLAGS
                          else server.plain_commands)
-                for i, argv in enumerate(reqs):
+                for argv in reqs:
                     try:
                         cmd = plain.get((argv[0], len(argv)))
                     except IndexError:
@@ -376,8 +376,11 @@ class Client:
                         if flags & _REPLY_SKIP_BITS:
                             reset_reply_skip(self)
                         if flags & _STOP_OR_CLOSING:
-                            if not flags & _CLOSING and i + 1 < len(reqs):
-                                parser.ready[:0] = reqs[i + 1:]
+                            if not flags & _CLOSING:
+                                # the rest go back (found by identity: each
+                                # request is its own list)
+                                done = 1 + next(k for k, r in enumerate(reqs) if r is argv)
+                                parser.ready[:0] = reqs[done:]
                             break
                         plain = (_NO_PLAIN if flags & CHECKED_CLIENT_FLAGS
                                  else server.plain_commands)
