@@ -961,33 +961,21 @@ def zadd_command(c: Any, argv: list[bytes]) -> None:
                 d = p.dict
                 old = d.get(member)
                 if old is None:
-                    d[member] = score
-                    pend = p.pend
-                    pend[member] = score
-                    if len(pend) > p._cap:
-                        p._sync()
-                    server.dirty += 1
-                    if db.watched_keys or db.tracking_hook is not None:
-                        db.signal_modified_key(key)
-                    hook = server.notify_hook
-                    if hook is not None:
-                        hook(NOTIFY_ZSET, "zadd", key, db.id)
-                    if not c.reply_off:
-                        c.reply.append(_CONE)
-                    return
-                if old == score:
+                    added = 1
+                elif old == score:
                     if not c.reply_off:
                         c.reply.append(_CZERO)
                     return
-                # ZSet.add's update, inlined.
+                else:
+                    added = 0
+                # ZSet.add's insert or update, inlined.
                 d[member] = score
                 pend = p.pend
-                if member not in pend:
+                if not added and member not in pend:
                     p.gone[member] = old
                 pend[member] = score
                 if len(pend) > p._cap:
                     p._sync()
-                added = 0
             else:
                 ret = zset_add(z, server.config, score, argv[3], 0)[0]
                 if not ret:
