@@ -92,6 +92,7 @@ _chain = itertools.chain.from_iterable
 _iter = iter
 _map = map
 _list_iter = list.__iter__
+_split_line = bytes.split
 _EMPTY_REQUEST = b"*0\r\n"
 
 from omakase.util import parse_ll
@@ -246,9 +247,7 @@ class RequestParser:
                     and data[-1] == 10 and len(data) <= PROTO_INLINE_MAX_SIZE
                     and data.find(b"*") < 0 and data.find(b'"') < 0 and data.find(b"'") < 0):
                 # Whole inline requests without quotes (PING\r\n...): split.
-                ready = self.ready
-                for line in data.split(b"\n")[:-1]:
-                    ready.append(line.split())
+                self.ready.extend(_map(_split_line, data.split(b"\n")[:-1]))
                 return
             if not retained or first == 43 or first == 61:
                 self._to_exact()
