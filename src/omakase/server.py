@@ -537,8 +537,11 @@ class Server:
         return True
 
     def refresh_guards(self) -> None:
+        """Guards on: every request takes process_command.  A module that
+        wraps ``self.call`` (tracking does) counts as one: the input loop's
+        inline call would bypass the wrapper.  Call after (un)wrapping."""
         self._guards_active = bool(self.loading or self.config.maxmemory or self.masterhost
-                                   or self.guard_hooks or self.call_wrapped)
+                                   or self.guard_hooks or "call" in self.__dict__)
         if self._guards_active:
             # Every request takes the full path now (see process_command);
             # cleared in place, so a batch already running sees it too.
@@ -828,10 +831,6 @@ class Server:
     # ------------------------------------------------------------------
     def _register_config_listeners(self) -> None:
         self.guard_hooks: list[Callable] = []
-        # True while a module wraps self.call (tracking does): the input
-        # loop's inline call would bypass the wrapper, so every request
-        # takes process_command meanwhile.
-        self.call_wrapped = False
         self.oom_guard: Callable | None = None     # evict.oom_guard
         # commands.slowlog sets these (see call()).
         self.latency_tracking = False

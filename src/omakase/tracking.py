@@ -196,7 +196,6 @@ class Tracking:
                 self.call_installed = True
                 self._base_call = server.call       # the method, or another wrapper
                 server.call = self.call
-                server.call_wrapped = True
                 server.refresh_guards()
         tr = c.tracking
         if tr is None:
@@ -239,10 +238,9 @@ class Tracking:
                 base = self._base_call
                 if getattr(base, "__func__", None) is type(server).call:
                     server.__dict__.pop("call", None)
-                    server.call_wrapped = False
-                    server.refresh_guards()
                 else:
                     server.call = base
+                server.refresh_guards()
         self.update_stats()
 
     def prefix_collision(self, c: Client, prefixes: list[bytes]) -> tuple[str, bool]:

@@ -468,14 +468,7 @@ def hset_command(c: Any, argv: list[bytes]) -> None:
         return
     if not c.reply_off:
         c.reply.append(INTEGERS[created] if created < 10000 else b":%d\r\n" % created)
-    # _hset_done, inline
-    if db.watched_keys or db.tracking_hook is not None:
-        db.signal_modified_key(key)
-    server = c.server
-    hook = server.notify_hook
-    if hook is not None:
-        hook(NOTIFY_HASH, "hset", key, db.id)
-    server.dirty += (len(argv) - 2) >> 1
+    _hset_done(c, argv)
 
 
 @command("hmset")

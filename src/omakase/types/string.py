@@ -43,10 +43,8 @@ three arguments skips option parsing; GET is one lookup and one reply append
 (for a bulk below 1 KiB it appends the pre-encoded header + body + CRLF
 itself: bulk strings are the same in RESP2 and RESP3, and concatenation is
 cheaper than ``%`` formatting; a large body is passed as a memoryview, not
-copied); INCR parses the stored body inline instead of through ``parse_ll``,
-and ``incr_command`` first looks the body up in ``_INCR_NEXT`` (canonical
-decimals whose successor is in -99..999 -> new body and reply), so the
-common counter needs neither parsing nor formatting.  A write
+copied); INCR/DECR parse the stored body inline instead of through ``parse_ll``,
+and a small counter (-100..999) is one lookup in ``_SMALL_COUNTERS``.  A write
 of a key only pays for lazy expiry (``lookupKeyWrite`` inside Redis's
 ``setKey``) when the database has keys with a TTL at all.
 
@@ -61,9 +59,8 @@ draws a random number.  WATCH and tracking hooks are still called when
 set, and so is the notify hook (None while notify-keyspace-events enables
 nothing, see ``notify.install``).  INCR skips the LRU touch of a value it
 replaces; its error
-paths, which keep the value, make the real lookup.  ``mset_command`` and
-``incr_command`` carry their own copy of that hot case before falling back
-to ``_mset_generic`` / ``_incr_decr``.  Keep these in step with
+paths, which keep the value, make the real lookup.  ``mset_command`` carries
+its own copy of that hot case before falling back to ``_mset_generic``.  Keep these in step with
 ``keyspace.Db``.
 
 INCRBYFLOAT and long double
@@ -958,6 +955,11 @@ def msetnx_command(c, argv: list[bytes]) -> None:
     _mset_generic(c, argv, True)
 
 
+# The canonical bodies of -100..999 -> their value (~100 KB): what string2ll
+# would return for them, without the checks and the parse.
+_SMALL_COUNTERS = {b"%d" % i: i for i in range(-100, 1000)}
+
+
 def _incr_decr(c, key: bytes, incr: int) -> None:
     """incrDecrCommand."""
     db = c.db
@@ -985,16 +987,21 @@ def _incr_decr(c, key: bytes, incr: int) -> None:
                 db.lookup(key, True, False)
             c.add_reply_error(WRONGTYPE)
             return
-        # string2ll inline: a canonical decimal (digits, no leading zero,
-        # "-" only before a non-zero digit) within 64 bits.
-        n = len(body)
-        if (0 < n <= 20 and (body.isdigit() and (n == 1 or body[0] != 48)
-                             or n > 1 and body[0] == 45 and body[1] != 48
-                             and body[1:].isdigit())):
-            value = int(body)
-            ok = n < 19 or LLONG_MIN <= value <= LLONG_MAX
+        # string2ll: a small counter is one lookup; otherwise inline, a
+        # canonical decimal (digits, no leading zero, "-" only before a
+        # non-zero digit) within 64 bits.
+        value = _SMALL_COUNTERS.get(body)
+        if value is not None:
+            ok = True
         else:
-            ok = False
+            n = len(body)
+            if (0 < n <= 20 and (body.isdigit() and (n == 1 or body[0] != 48)
+                                 or n > 1 and body[0] == 45 and body[1] != 48
+                                 and body[1:].isdigit())):
+                value = int(body)
+                ok = n < 19 or LLONG_MIN <= value <= LLONG_MAX
+            else:
+                ok = False
         if not ok:
             if b is not None:
                 db.lookup(key, True, False)
@@ -1031,56 +1038,9 @@ def _incr_decr(c, key: bytes, incr: int) -> None:
         c.reply.append(_INTEGERS[value] if 0 <= value < 10000 else b":%d\r\n" % value)
 
 
-# INCR's hot case: the stored body (a canonical decimal, so string2ll
-# accepts it) -> (the incremented body, its integer reply), for results in
-# -99..999 (about 250 KB; the whole -999..9999 range would cost 2.4 MB of
-# memory at start-up for counters that are rarely that large).
-_INCR_NEXT = {b"%d" % (i - 1): (b"%d" % i, b":%d\r\n" % i) for i in range(-99, 1000)}
-_INCR_NEW = _INCR_NEXT[b"0"]            # a missing key counts from 0
-
-
 @command("incr")
 def incr_command(c, argv: list[bytes]) -> None:
-    key = argv[1]
-    db = c.db
-    ht = db.keys
-    server = c.server
-    if (ht.rehashidx < 0 and not db.expires.used and not server.lfu
-            and not db.blocking_keys):
-        # _incr_decr's hot case with the parse and the formatting looked up
-        # in _INCR_NEXT: the same lookup, replacement and tail.
-        b = ht.t0[hash(key) & ht.mask0]
-        v = b.get(key)
-        if v is None:
-            if ht.used < len(ht.t0) * BUCKET_LOAD:
-                ht.used += 1
-                new, reply = _INCR_NEW
-                b[key] = new + server.new_object_trailer
-            else:
-                _incr_decr(c, key, 1)
-                return
-        elif v.__class__ is bytes and not server.lazyfree_server_del:
-            t = _INCR_NEXT.get(v[:-3])
-            if t is None:
-                _incr_decr(c, key, 1)
-                return
-            new, reply = t
-            b[key] = new + server.new_object_trailer
-        else:
-            _incr_decr(c, key, 1)
-            return
-        if db.watched_keys:
-            server.touch_watched_key(db, key)
-        if db.tracking_hook is not None:
-            db.tracking_hook(key)
-        hook = server.notify_hook              # None while no event is enabled
-        if hook is not None:
-            hook(NOTIFY_STRING, "incrby", key, db.id)
-        server.dirty += 1
-        if not c.reply_off:
-            c.reply.append(reply)
-        return
-    _incr_decr(c, key, 1)
+    _incr_decr(c, argv[1], 1)
 
 
 @command("decr")
