@@ -154,7 +154,7 @@ class ClientFlag:
     # 1 << 44 is acl.ACL_RESTRICTED
     PAUSED = 1 << 45            # a command is parked by CLIENT PAUSE
     NEEDS_AUTH = 1 << 46        # not authenticated yet (Client.authenticated)
-    CLOSING = 1 << 47           # Client.closing, as a flag (mark_closing)
+    CLOSING = 1 << 47           # Client.closing (mark_closing)
 
 
 _CLOSE_AFTER_REPLY = ClientFlag.CLOSE_AFTER_REPLY
@@ -179,7 +179,7 @@ class Client:
                  "argv", "cmd", "lastcmd", "mstate", "watched_keys",
                  "bpop", "pubsub_channels", "pubsub_patterns",
                  "pubsub_shard_channels", "lib_name", "lib_ver",
-                 "reply_off", "skip_next_reply", "closing", "write_installed",
+                 "reply_off", "skip_next_reply", "write_installed",
                  "tracking", "paused_cmd", "woff", "is_unix", "rewritten_argv",
                  "obuf_blocks", "obuf_bytes", "obuf_soft_since",
                  "__weakref__")
@@ -218,7 +218,6 @@ class Client:
         self.lib_ver = b""
         self.reply_off = False
         self.skip_next_reply = False
-        self.closing = False
         self.write_installed = False
         self.tracking = None
         self.paused_cmd = None
@@ -308,13 +307,13 @@ class Client:
         (``parser.ready``); the exact engine one request at a time.  A
         request whose (name, argument count) is in ``plain_commands`` (a
         command that needs no check, at an argument count its arity allows)
-        goes straight to ``call()`` from a client without checked states (the
+        skips process_command for a client without checked states (the
         conditions are listed in ``Server.process_command``, which runs every
-        other request).  After
-        each command one test of ``closing`` and one of the flags decide
-        whether anything else must happen: a CLIENT REPLY OFF/SKIP or CACHING
-        bookkeeping step, or a stop (the client blocked, was paused or is
-        closing), where the requests not run yet go back to the parser.
+        other request); it runs ``call()``'s body inline.  After each
+        command one test of the flags decides whether anything else must
+        happen: a CLIENT REPLY OFF/SKIP or CACHING bookkeeping step, a stop
+        (the client blocked, was paused or is closing: the requests not run
+        yet go back to the parser), or a checked state that began.
 
         A client with replies is then queued for beforeSleep's write."""
         server = self.server
@@ -399,11 +398,14 @@ class Client:
         self.add_reply_error(str(exc))
         self.close_after_reply()
 
+    @property
+    def closing(self) -> bool:
+        """No more requests run (the CLOSING flag, which the input loop
+        tests with the other flags in one ``&``)."""
+        return self.flags & _CLOSING != 0
+
     def mark_closing(self) -> None:
-        """No more requests run; mirrored in the CLOSING flag so the input
-        loop tests it with the other flags in one ``&``."""
-        self.closing = True
-        self.flags |= ClientFlag.CLOSING
+        self.flags |= _CLOSING
 
     def close_after_reply(self) -> None:
         """What is queued is written, then the client is closed."""

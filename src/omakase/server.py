@@ -822,8 +822,8 @@ class Server:
             self.clients_pending_write = []
             for c in pending:
                 c.pending_write = False
-                if c.sock is not None and not c.closing or (
-                        c.flags & ClientFlag.CLOSE_AFTER_REPLY and c.id in self.clients):
+                if c.sock is not None and not c.flags & _CLOSING or (
+                        c.flags & _CLOSE_AFTER_REPLY and c.id in self.clients):
                     c.write_pending()
 
     # ------------------------------------------------------------------
@@ -922,6 +922,8 @@ class Server:
 NOTIFY_EXPIRED = 1 << 8
 _MULTI = ClientFlag.MULTI
 _NO_TOUCH = ClientFlag.NO_TOUCH
+_CLOSING = ClientFlag.CLOSING
+_CLOSE_AFTER_REPLY = ClientFlag.CLOSE_AFTER_REPLY
 # Requests with more arguments always take process_command (the lookup
 # table stays small; such requests are long enough that it costs little).
 PLAIN_MAX_ARGC = 64
