@@ -232,14 +232,13 @@ class RequestParser:
         self.ready: list[list[bytes]] = []
 
     # -- feeding --------------------------------------------------------------
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> bool:
         """Take the bytes of one read.  The fast engine parses every whole
         request in them at once into ``ready``; the exact engine keeps them
         and parses on ``next()``.  True when more than QUERY_CHECK_MIN bytes
         are now held (the caller checks client-query-buffer-limit then)."""
         if not self.fast:
-            self.buf += data
-            return len(self.buf) > QUERY_CHECK_MIN
+            return self._keep(data)
         retained = self.retained
         first = data[0]
         if first != 42:
@@ -248,18 +247,16 @@ class RequestParser:
                     and data.find(b"*") < 0 and data.find(b'"') < 0 and data.find(b"'") < 0):
                 # Whole inline requests without quotes (PING\r\n...): split.
                 self.ready.extend(_map(_split_line, data.split(b"\n")[:-1]))
-                return
+                return False
             if not retained or first == 43 or first == 61:
                 self._to_exact()
-                self.buf += data
-                return len(self.buf) > QUERY_CHECK_MIN
+                return self._keep(data)
         if (self.auth_limits or self.ready
                 or _LENIENT_TYPE.search(data) is not None
                 or _BIG_MBULK.search(data) is not None
                 or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None)):
             self._to_exact()
-            self.buf += data
-            return len(self.buf) > QUERY_CHECK_MIN
+            return self._keep(data)
         reader = self.reader
         reader.feed(data)
         ready = self.ready
@@ -297,6 +294,11 @@ class RequestParser:
         self.since += ready
         self._settle()
         return (self.retained_len if self.fast else len(self.buf)) > QUERY_CHECK_MIN
+
+    def _keep(self, data: bytes) -> bool:
+        """The exact engine's feed: append; True past QUERY_CHECK_MIN."""
+        self.buf += data
+        return len(self.buf) > QUERY_CHECK_MIN
 
     def pending_bytes(self) -> int:
         """Bytes received but not yet consumed (for query-buffer limits)."""
