@@ -176,7 +176,7 @@ class Client:
     __slots__ = ("server", "sock", "fd", "id", "addr", "laddr", "db", "resp",
                  "name", "flags", "parser", "reply", "pending_write",
                  "auth_ok", "user", "ctime", "last_interaction",
-                 "argv", "cmd", "lastcmd", "mstate", "watched_keys",
+                 "argv", "cmd", "mstate", "watched_keys",
                  "bpop", "pubsub_channels", "pubsub_patterns",
                  "pubsub_shard_channels", "lib_name", "lib_ver",
                  "reply_off", "skip_next_reply", "write_installed",
@@ -206,8 +206,7 @@ class Client:
         self.ctime = time.time()
         self.last_interaction = self.ctime
         self.argv: list[bytes] = []
-        self.cmd = None
-        self.lastcmd = None
+        self.cmd = None             # also c->lastcmd: see the property
         self.mstate = None          # MULTI queue (multi module)
         self.watched_keys = None    # WATCH state (multi module)
         self.bpop = None            # blocking state (blocking module)
@@ -340,6 +339,11 @@ class Client:
                 # each of its requests takes process_command.
                 plain = (_NO_PLAIN if self.flags & CHECKED_CLIENT_FLAGS
                          else server.plain_commands)
+                # in_call around each plain command, as two stores (this
+                # loop runs at the depth it was entered at: top level, or
+                # inside a busy script's event processing).
+                outside = server.in_call
+                inside = outside + 1
                 for argv in reqs:
                     try:
                         cmd = plain.get((argv[0], len(argv)))
@@ -350,20 +354,20 @@ class Client:
                         dirty = server.dirty
                         errors = server.stat_total_error_replies
                         self.argv = argv
-                        self.cmd = self.lastcmd = cmd
-                        server.in_call += 1
+                        self.cmd = cmd          # also self.lastcmd
+                        server.in_call = inside
                         start = _now_ns()
                         try:
                             cmd.proc(self, argv)
                         except Exception as exc:  # a command's bug must not stop us
                             server._internal_error(self, cmd, exc)
                         duration = (_now_ns() - start) // 1000
-                        server.in_call -= 1
+                        server.in_call = outside
                         cmd.latency_samples.append(duration)
                         if server.stat_total_error_replies != errors:
                             cmd.failed_calls += 1
                         if (duration >= server.after_call_us or self.rewritten_argv is not None
-                                or server.dirty != dirty and server.propagation_targets
+                                or server.propagation_targets and server.dirty != dirty
                                 or server.pending_propagate):
                             server.after_call(self, cmd, argv, duration, dirty)
                         if server.ready_keys:
@@ -397,6 +401,14 @@ class Client:
         self.server.log.verbose(f"Protocol error ({exc}) from client: addr={self.addr}")
         self.add_reply_error(str(exc))
         self.close_after_reply()
+
+    @property
+    def lastcmd(self) -> Any:
+        """Redis keeps c->cmd (the command running) and c->lastcmd (the last
+        one looked up) apart because freeClientArgv clears c->cmd; nothing
+        here reads ``cmd`` between commands, so one attribute is both (one
+        store per command less)."""
+        return self.cmd
 
     @property
     def closing(self) -> bool:

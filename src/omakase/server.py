@@ -595,7 +595,7 @@ class Server:
         dirty = self.dirty
         errors = self.stat_total_error_replies
         c.argv = argv
-        c.cmd = c.lastcmd = cmd
+        c.cmd = cmd                     # also c.lastcmd
         self.in_call += 1
         start = _now_ns()
         try:
@@ -608,7 +608,7 @@ class Server:
         if self.stat_total_error_replies != errors:
             cmd.failed_calls += 1
         if (duration >= self.after_call_us or c.rewritten_argv is not None
-                or self.dirty != dirty and self.propagation_targets or self.pending_propagate):
+                or self.propagation_targets and self.dirty != dirty or self.pending_propagate):
             self.after_call(c, cmd, argv, duration, dirty)
 
     def after_call(self, c: Client, cmd: Command, argv: list[bytes], duration: int,
