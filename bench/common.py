@@ -15,6 +15,15 @@ BGSAVE never writes into the work tree) and ``--bind 127.0.0.1``:
 
 ``taskset`` execs the server, so the Popen pid is the server's own pid and
 /proc/PID/stat is the server's CPU time.
+
+A third, optional kind is a *peer*: another Python Redis the throughput suite
+can measure alongside (``bench/run.py --peer fakeredis``).  It is not in
+``KINDS`` (the scripts that take a ``--kinds`` list know only the two
+servers); ``PEERS`` maps its name to a launcher run with ``sys.executable``
+and only ``--port P --bind 127.0.0.1`` (a peer has no persistence to turn
+off and no config file), pinned to the same core:
+
+    taskset -c 1 python bench/fakeredis_server.py --port P --bind 127.0.0.1
 """
 from __future__ import annotations
 
@@ -32,6 +41,8 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 SRC = os.path.join(ROOT, "src")
 KINDS = ("omakase", "redis")
+# optional peers: name -> launcher script in bench/ (run as ``sys.executable SCRIPT --port P``)
+PEERS = {"fakeredis": "fakeredis_server.py"}
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 NOT_IMPLEMENTED = "n/a (not implemented)"
@@ -71,29 +82,41 @@ def install_sigterm_handler() -> None:
 
 
 class Server:
-    """One server subprocess (omakase or redis) on a free port, pinned to ``cpu``."""
+    """One server subprocess (omakase, redis or a peer) on a free port, pinned to ``cpu``."""
 
     def __init__(self, kind: str, cpu: int | None = None, env_extra: dict | None = None,
                  extra_args: list[str] | None = None) -> None:
-        if kind not in KINDS:
+        if kind not in KINDS and kind not in PEERS:
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix=f"omakase-bench-{kind}-")
         self.logfile = os.path.join(self.dir, "server.log")
-        args = ["--port", str(self.port), "--save", "", "--appendonly", "no",
-                "--bind", "127.0.0.1", "--dir", self.dir, "--logfile", self.logfile]
+        if kind in PEERS:
+            args = ["--port", str(self.port), "--bind", "127.0.0.1"]
+        else:
+            args = ["--port", str(self.port), "--save", "", "--appendonly", "no",
+                    "--bind", "127.0.0.1", "--dir", self.dir, "--logfile", self.logfile]
         args += extra_args or []
         env = dict(os.environ)
         env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
         env.update(env_extra or {})
         if kind == "omakase":
             exe = [sys.executable, "-m", "omakase"]
+        elif kind in PEERS:
+            exe = [sys.executable, os.path.join(BENCH_DIR, PEERS[kind])]
         else:
             exe = [shutil.which("redis-server") or "/usr/bin/redis-server"]
         self.argv = pin_prefix(cpu) + exe + args
-        self.proc = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr: Any = subprocess.PIPE
+        if kind in PEERS:        # no --logfile: its stderr is the log (a full pipe would stall it)
+            stderr = open(self.logfile, "wb")
+        try:
+            self.proc = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=stderr)
+        finally:
+            if stderr is not subprocess.PIPE:
+                stderr.close()
         self.pid = self.proc.pid
         try:
             self._wait_ready()
@@ -110,7 +133,7 @@ class Server:
                                    f"{self.log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
+                    s.sendall(b"*1\r\n$4\r\nPING\r\n")    # RESP: a peer may not parse inline
                     if s.recv(64).startswith(b"+PONG"):
                         return
             except OSError:

@@ -44,9 +44,25 @@ Usage::
     python bench/run.py --quick                 # 2 rounds, -n 5000: does it work?
     python bench/run.py --shapes b --tests set,get,lrange_100 --rounds 7
     python bench/run.py --out /tmp/bench-out --no-plot
+    python bench/run.py --peer fakeredis        # + the Python peer fakeredis, same rounds
+
+``--peer fakeredis`` (``pip install -e '.[peers]'``) starts a third server,
+fakeredis's TcpFakeServer through ``bench/fakeredis_server.py``, pinned to
+the servers' core, and runs it in the same rounds against the same tests
+(the order of the three flips every round), with n/10 requests, at least
+1000 (never more than omakase's n): it is slow, and pipelined it stalls, so a
+stalled run ends at the per-run timeout (computed from its own n) and is left
+out with a note.  The tables gain ``fakeredis rps``, ``fakeredis ratio``
+(median of per-round fakeredis/redis, redis's run of the same round) and
+``fakeredis us/req``; a test the peer alone rejects (PING_INLINE: fakeredis
+parses no inline commands) is n/a for the peer only.  Before omakase's
+geomean lines come ``geomean ratio shape X (fakeredis): R`` lines, which also
+give omakase's throughput over fakeredis's on the tests both ran.  A peer
+that dies is noted and dropped; the exit status does not change.  Without
+``--peer`` nothing of this appears.
 
 Output: the tables on stdout, ending with one ``geomean ratio shape X: R``
-line per shape; ``OUT/shapes.json`` (every round's numbers), ``OUT/shapes.md``
+line per shape (omakase's); ``OUT/shapes.json`` (every round's numbers), ``OUT/shapes.md``
 (the tables), ``OUT/commands.txt`` (every command line run) and, when
 matplotlib is installed, ``OUT/shapes.png``.  Exit status 0 when the suite ran
 (n/a tests included), 2 when a server died or nothing could be measured.
@@ -55,6 +71,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -73,6 +90,8 @@ from common import KINDS, NOT_IMPLEMENTED, Server  # noqa: E402
 
 KEYSPACE = 100_000
 LIST_LEN = 600
+PEER_SCALE = 0.1        # a peer's runs use n/10 requests (fakeredis stalls when pipelined) ...
+PEER_MIN = 1000         # ... but at least this many (never more than omakase's n)
 
 SHAPES: dict[str, dict[str, Any]] = {
     "a": {"clients": 50, "pipeline": 1, "scale": 1.0, "title": "50 clients, unpipelined"},
@@ -129,6 +148,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--bench-timeout", type=float, default=None,
                     help="seconds before one redis-benchmark run is abandoned "
                          "(default 30 + n/200)")
+    ap.add_argument("--peer", choices=sorted(common.PEERS), default=None,
+                    help="also measure this Python peer (pip install -e '.[peers]'), "
+                         f"with n/{round(1 / PEER_SCALE)} requests (at least {PEER_MIN})")
     args = ap.parse_args(argv)
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
@@ -155,11 +177,18 @@ def requests_for(args: argparse.Namespace, shape: str, test: str) -> int:
     return max(100, int(args.requests * SHAPES[shape]["scale"] * TESTS[test][1]))
 
 
-def bench_argv(args: argparse.Namespace, port: int, shape: str, test: str, pin: bool) -> list[str]:
+def peer_requests_for(args: argparse.Namespace, shape: str, test: str) -> int:
+    n = requests_for(args, shape, test)
+    return min(n, max(PEER_MIN, int(n * PEER_SCALE)))
+
+
+def bench_argv(args: argparse.Namespace, port: int, shape: str, test: str, pin: bool,
+               n: int | None = None) -> list[str]:
     sh = SHAPES[shape]
     exe = shutil.which("redis-benchmark") or "redis-benchmark"
+    n = requests_for(args, shape, test) if n is None else n
     argv = common.pin_prefix(args.client_cpu if pin else None) + [
-        exe, "-h", "127.0.0.1", "-p", str(port), "-n", str(requests_for(args, shape, test)),
+        exe, "-h", "127.0.0.1", "-p", str(port), "-n", str(n),
         "-c", str(sh["clients"]), "-P", str(sh["pipeline"]), "-r", str(args.keyspace), "--csv"]
     return argv + TESTS[test][0]
 
@@ -206,7 +235,11 @@ def run_one(argv: list[str], timeout: float) -> dict[str, Any]:
     if "Error from server" in both or p.returncode != 0:
         msg = ""
         for line in both.splitlines():
-            if "Error" in line or "error" in line or "Could not" in line:
+            if "Error from server" in line:     # before a peer's "WARNING: Could not fetch server CONFIG"
+                msg = line.strip()
+                break
+        for line in both.splitlines():
+            if not msg and ("Error" in line or "error" in line or "Could not" in line):
                 msg = line.strip()
                 break
         return {"error": (msg or f"redis-benchmark exited {p.returncode}")[:120]}
@@ -264,15 +297,56 @@ def summarize(results: dict[str, Any]) -> None:
         sh["cpu_geomean"] = geomean(cpu_ratios)
         sh["n_tests"] = len(ratios)
         sh["excluded"] = excluded
+        if results["meta"].get("peer"):
+            summarize_peer(sh, results["meta"]["peer"])
+
+
+def summarize_peer(sh: dict[str, Any], peer: str) -> None:
+    """The peer's medians, ratios to redis-server (same rounds) and geomean, for one shape."""
+    ratios, cpu_ratios, vs_omakase, excluded = [], [], [], []
+    for name, t in sh["tests"].items():
+        runs = t[peer]
+        med = {f: median([r.get(f) for r in runs if "error" not in r])
+               for f in ("rps", "p50", "p99", "cpu_us")}
+        pairs = [(p, r) for p, r in zip(runs, t["redis"]) if "error" not in p and "error" not in r]
+        paired = [p["rps"] / r["rps"] for p, r in pairs if r.get("rps")]
+        cpu_paired = [p["cpu_us"] / r["cpu_us"] for p, r in pairs if r.get("cpu_us")]
+        t["peer_ratios"] = paired
+        t["peer_errors"] = [f"{peer} round {r['round'] + 1}: {r['error']}" for r in runs if "error" in r]
+        t["median"][peer] = med
+        t["median"]["peer_ratio"] = median(paired)
+        t["median"]["peer_cpu_ratio"] = median(cpu_paired)
+        if t["peer_status"] is None and t["median"]["peer_ratio"] is None:
+            errs = [r["error"] for r in runs if "error" in r] + \
+                   [r["error"] for r in t["redis"] if "error" in r]
+            t["peer_status"] = "n/a (error: " + (errs[0] if errs else "no run") + ")"
+        if t["peer_status"] is None:
+            ratios.append(t["median"]["peer_ratio"])
+            if t["median"]["peer_cpu_ratio"]:
+                cpu_ratios.append(t["median"]["peer_cpu_ratio"])
+            if t["status"] is None and t["median"]["ratio"]:
+                vs_omakase.append(t["median"]["ratio"] / t["median"]["peer_ratio"])
+        else:
+            excluded.append(f"{name} {t['peer_status']}")
+    sh["peer_geomean"] = geomean(ratios)
+    sh["peer_cpu_geomean"] = geomean(cpu_ratios)
+    sh["peer_n_tests"] = len(ratios)
+    sh["peer_excluded"] = excluded
+    # omakase's throughput over the peer's, on the tests both were measured on
+    sh["omakase_over_peer"] = geomean(vs_omakase)
+    sh["omakase_over_peer_n"] = len(vs_omakase)
 
 
 def render(results: dict[str, Any], markdown: bool = False) -> str:
     lines: list[str] = []
+    peer = results["meta"].get("peer")
     for key, sh in results["shapes"].items():
         latency = sh["clients"] == 1
         head = ["test", "omakase rps", "redis rps", "ratio", "omakase us/req", "redis us/req"]
         if latency:
             head += ["omakase p50/p99 ms", "redis p50/p99 ms"]
+        if peer:
+            head += [f"{peer} rps", f"{peer} ratio", f"{peer} us/req"]
         rows = []
         for name, t in sh["tests"].items():
             m = t["median"]
@@ -285,11 +359,19 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
             if latency:
                 for k in KINDS:
                     row.append(f"{common.fmt_num(m[k]['p50'], 3)}/{common.fmt_num(m[k]['p99'], 3)}")
+            if peer and t["peer_status"] is not None:
+                row += ["n/a", "-", "-"]
+            elif peer:
+                row += [common.fmt_num(m[peer]["rps"]), common.fmt_num(m["peer_ratio"], 3),
+                        common.fmt_num(m[peer]["cpu_us"], 1)]
             rows.append(row)
         title = (f"shape {key}: {sh['title']} (redis-benchmark -c {sh['clients']} -P {sh['pipeline']}"
                  f" -n {sh['requests']} -r {results['meta']['keyspace']}, LRANGE_100/300/600 n/2, n/4, n/8;"
                  f" medians of "
                  f"{results['meta']['rounds']} rounds; ratio = median of per-round omakase/redis)")
+        if peer:
+            title += (f"; {peer}: n/{round(1 / PEER_SCALE)} (at least {PEER_MIN}) requests per run, "
+                      f"{peer} ratio = median of per-round {peer}/redis")
         if markdown:
             lines.append(f"### {title}\n")
             lines.append("| " + " | ".join(head) + " |")
@@ -315,8 +397,42 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
                 lines.append(f"note: {name} had {len(t['errors'])} failed run(s), left out of its "
                              f"medians: {t['errors'][0]}")
                 lines.append("")
+            if peer and t["status"] is None:
+                if t["peer_status"] is not None:
+                    lines.append(f"note: {name} {peer} {t['peer_status']}")
+                    lines.append("")
+                elif t.get("peer_errors"):
+                    lines.append(f"note: {name} had {len(t['peer_errors'])} failed {peer} run(s), "
+                                 f"left out of its medians: {t['peer_errors'][0]}")
+                    lines.append("")
+    if peer and results["meta"].get("peer_failure"):
+        lines.append(f"note: {results['meta']['peer_failure'].splitlines()[0]}; "
+                     f"its later runs are missing")
+        lines.append("")
+    if peer:
+        lines += peer_geomean_lines(results, markdown)
     lines += geomean_lines(results, markdown)
     return "\n".join(lines)
+
+
+def peer_geomean_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
+    """``geomean ratio shape X (PEER): R`` per shape (before omakase's lines, which end the report)."""
+    peer = results["meta"]["peer"]
+    out = []
+    for key, sh in results["shapes"].items():
+        g = sh["peer_geomean"]
+        gtxt = f"{g:.3f}" if g is not None else "n/a"
+        note = f"{sh['peer_n_tests']} tests"
+        if sh["peer_cpu_geomean"] is not None:
+            note += f"; CPU/req {sh['peer_cpu_geomean']:.2f}x redis"
+        if sh["omakase_over_peer"] is not None:
+            note += (f"; omakase {sh['omakase_over_peer']:.1f}x {peer} "
+                     f"on {sh['omakase_over_peer_n']} common tests")
+        if sh["peer_excluded"]:
+            note += "; excluded: " + ", ".join(sh["peer_excluded"])
+        line = f"geomean ratio shape {key} ({peer}): {gtxt} ({note})"
+        out.append(("- " + line) if markdown else line)
+    return out
 
 
 def geomean_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
@@ -341,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"{tool} not found (apt-get install redis-server redis-tools)", file=sys.stderr)
             return 2
+    if args.peer and importlib.util.find_spec(args.peer) is None:
+        print(f"--peer {args.peer}: {args.peer} is not installed "
+              f"(pip install -e '.[peers]')", file=sys.stderr)
+        return 2
     pin = not args.no_pin and common.can_pin((args.server_cpu, args.client_cpu))
     if not pin and not args.no_pin:
         print("note: cannot pin with taskset here; running unpinned", file=sys.stderr)
@@ -354,23 +474,35 @@ def main(argv: list[str] | None = None) -> int:
                  "python": platform.python_version(), "clk_tck": common.CLK_TCK},
         "shapes": {},
     }
+    peer = args.peer
+    kinds = KINDS + ((peer,) if peer else ())
+    if peer:
+        results["meta"]["peer"] = peer
+        results["meta"]["peer_scale"] = PEER_SCALE
+        results["meta"]["peer_min"] = PEER_MIN
     commands: list[str] = []
     servers: dict[str, Server] = {}
     failure = None
+    peer_dead = None          # why the peer stopped being measured (it may die; the suite goes on)
     try:
-        for k in KINDS:
+        for k in kinds:
             servers[k] = Server(k, cpu=args.server_cpu if pin else None)
             commands.append(" ".join(repr(a) if a == "" else a for a in servers[k].argv))
         rinfo = servers["redis"].client().info("server")
         results["meta"]["redis_version"] = rinfo.get("redis_version")
         bv = subprocess.run(["redis-benchmark", "--version"], capture_output=True, text=True)
         results["meta"]["redis_benchmark"] = bv.stdout.strip()
+        if peer:
+            pv = subprocess.run([sys.executable, "-c", f"import {peer}; print({peer}.__version__)"],
+                                capture_output=True, text=True)
+            results["meta"]["peer_version"] = pv.stdout.strip() or None
 
         status = {t: None for t in args.tests}
         for k in KINDS:
             for t, reason in probe_tests(servers[k], args.tests).items():
                 if reason and status[t] is None:
                     status[t] = reason if k == "omakase" else f"{reason} in redis-server"
+        peer_status = probe_tests(servers[peer], args.tests) if peer else {}
         for key in args.shapes:
             sh = SHAPES[key]
             results["shapes"][key] = {
@@ -378,22 +510,28 @@ def main(argv: list[str] | None = None) -> int:
                 "requests": requests_for(args, key, "SET"),
                 "tests": {t: {"status": status[t], "n": requests_for(args, key, t),
                               "omakase": [], "redis": []} for t in args.tests}}
+            if peer:
+                for t, entry in results["shapes"][key]["tests"].items():
+                    entry.update({"peer_status": status[t] or peer_status[t],
+                                  "peer_n": peer_requests_for(args, key, t), peer: []})
 
         todo = sum(1 for t in args.tests if status[t] is None) * len(args.shapes) * args.rounds
         done = 0
         t_start = time.time()
         for rnd in range(args.rounds):
-            order = KINDS if rnd % 2 == 0 else tuple(reversed(KINDS))
+            order = kinds if rnd % 2 == 0 else tuple(reversed(kinds))
             for key in args.shapes:
                 for t in args.tests:
                     entry = results["shapes"][key]["tests"][t]
                     if status[t] is not None:
                         continue
-                    n = entry["n"]
-                    timeout = args.bench_timeout or (30 + n / 200)
                     for k in order:
+                        if k == peer and (entry["peer_status"] is not None or peer_dead):
+                            continue
+                        n = entry["peer_n"] if k == peer else entry["n"]
+                        timeout = args.bench_timeout or (30 + n / 200)
                         srv = servers[k]
-                        argv = bench_argv(args, srv.port, key, t, pin)
+                        argv = bench_argv(args, srv.port, key, t, pin, n)
                         if rnd == 0:
                             commands.append(f"# shape {key}, {t}, {k}\n" + " ".join(
                                 f'"{a}"' if " " in a else a for a in argv))
@@ -404,6 +542,11 @@ def main(argv: list[str] | None = None) -> int:
                         wall = time.perf_counter() - w0
                         c1 = srv.cpu_seconds()
                         if not srv.alive():
+                            if k == peer:
+                                peer_dead = f"{k} died during {t} (shape {key}):\n{srv.log_tail()}"
+                                print(f"\nnote: {peer_dead}; going on without it",
+                                      file=sys.stderr)
+                                continue
                             failure = f"{k} died during {t} (shape {key}):\n{srv.log_tail()}"
                             raise RuntimeError(failure)
                         if "error" not in res:
@@ -427,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     summarize(results)
     results["meta"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     results["meta"]["failure"] = failure
+    if peer:
+        results["meta"]["peer_failure"] = peer_dead
     with open(os.path.join(args.out, "shapes.json"), "w") as f:
         json.dump(results, f, indent=1)
     with open(os.path.join(args.out, "shapes.md"), "w") as f:
