@@ -27,7 +27,7 @@ from typing import Any
 
 from omakase import replies
 from omakase.scripting import state
-from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES, numkeys_fit
+from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES, make_ctx, numkeys_fit
 from omakase.util import parse_ll
 
 NOSCRIPT = "-NOSCRIPT No matching script. Please use EVAL."
@@ -38,17 +38,21 @@ _SMALL_INTS = {b"%d" % i: i for i in range(256)}
 class Script:
     """A cached script.  Everything a run needs that does not depend on the
     call is computed here once: the runner (the Lua closure that sets
-    KEYS/ARGV, the hook and the protected call) and whether ``prepare``'s
-    checks apply at all (never to a script without shebang)."""
-    __slots__ = ("sha", "body", "fn", "flags", "runner", "checked")
+    KEYS/ARGV and makes the protected call), the run contexts of EVAL and
+    EVAL_RO (``run.make_ctx``) and whether ``prepare``'s checks apply at
+    all (never to a script without shebang)."""
+    __slots__ = ("sha", "body", "fn", "flags", "runner", "checked", "ctx", "ro_ctx")
 
-    def __init__(self, sha: bytes, body: bytes, fn: Any, flags: int, runner: Any) -> None:
+    def __init__(self, sha: bytes, body: bytes, fn: Any, flags: int, runner: Any,
+                 engine: Any = None) -> None:
         self.sha = sha
         self.body = body
         self.fn = fn
         self.flags = flags
         self.runner = runner
         self.checked = not flags & FLAG_EVAL_COMPAT_MODE
+        self.ctx = make_ctx(None, engine, runner, True, flags, False, sha)
+        self.ro_ctx = make_ctx(None, engine, runner, True, flags, True, sha)
 
 
 def shebang_flags(body: bytes) -> tuple[int, str | None]:
@@ -102,7 +106,7 @@ def create_script(c: Any, body: bytes) -> Script | None:
     if fn is None:
         c.add_reply_error(b"Error compiling script (new function): " + cerr)
         return None
-    script = Script(sha, body, fn, flags, engine.make_runner(fn, True))
+    script = Script(sha, body, fn, flags, engine.make_runner(fn, True), engine)
     st.scripts[sha] = script
     st.bodies[body] = script
     return script
@@ -114,17 +118,21 @@ def eval_generic(c: Any, argv: list[bytes], evalsha: bool = False,
     directly by ``commands/scripting_cmds``).  The hot case (EVAL of a cached
     body) is two dict lookups before the run: the cache is also keyed by the
     body itself, so no SHA1 is computed again (Redis hashes the body on every
-    EVAL)."""
-    numkeys = _SMALL_INTS.get(argv[2])
+    EVAL), and the script carries its run contexts."""
+    numkeys = _SMALL_INTS.get(argv[2])      # never negative
     if numkeys is None:
         ok, numkeys = parse_ll(argv[2])
         if not ok:
             c.add_reply_error(replies.NOT_INTEGER)
             return
-    if (numkeys > len(argv) - 3 or numkeys < 0) and not numkeys_fit(c, numkeys, len(argv) - 3):
+        if numkeys < 0 and not numkeys_fit(c, numkeys, len(argv) - 3):
+            return
+    if numkeys > len(argv) - 3 and not numkeys_fit(c, numkeys, len(argv) - 3):
         return
-    server = c.server
-    st = getattr(server, "scripting", None) or state(server)
+    try:
+        st = c.server.scripting
+    except AttributeError:
+        st = state(c.server)
     if evalsha:
         script = st.scripts.get(argv[1].lower())
         if script is None:
@@ -134,14 +142,12 @@ def eval_generic(c: Any, argv: list[bytes], evalsha: bool = False,
         script = st.bodies.get(argv[1]) or create_script(c, argv[1])
         if script is None:
             return
-    flags = script.flags
     if script.checked:
-        err = st.prepare(c, flags, read_only)
+        err = st.prepare(c, script.flags, read_only)
         if err is not None:
             c.add_reply_error(err)
             return
-    # A cached script implies its engine exists (SCRIPT FLUSH drops both).
-    st.run(c, st._eval_engine, script.runner, argv, numkeys, True, flags, read_only, script.sha)
+    st.run_ctx(c, script.ro_ctx if read_only else script.ctx, argv, numkeys)
 
 
 SCRIPT_HELP = [

@@ -34,16 +34,26 @@ everything in Lua, then empties the real globals table:
 * The message handler walks up the stack past C frames and frames of the
   bootstrap chunk (Redis skips one C frame) and produces Redis's
   ``{err=..., source=..., line=...}`` table.
-* lupa reads the global ``debug`` from C (unprotected) before each call into
-  Lua: the nonexistent-global error is raised only for Lua callers, and the
-  count hook never fires inside bootstrap functions.
+* lupa reads the global ``debug`` from C before each call into Lua.  So that
+  this lookup stays one plain table read, the main thread's own globals
+  (``setfenv(0, ...)``) are an empty table of their own, and every chunk
+  (scripts, libraries, ``loadstring``) gets the sandbox's ``_G`` as its
+  environment (closures inherit it).  Should a C lookup still reach the
+  sandbox, the nonexistent-global error is raised only for Lua callers, and
+  the count hook never fires inside bootstrap functions.
 * ``pcall`` is Redis's: an error table with an ``err`` string is returned
   as that string.
 
 * Runs.  ``make_runner`` builds, once per script, a Lua closure that sets
-  KEYS and ARGV (built in Lua from the arguments: a table made through
-  lupa costs more than the whole run of ``return 1``), installs the count
-  hook only when the wanted count changed, and makes the protected call.
+  KEYS and ARGV (fresh tables built in Lua from the arguments: a table made
+  through lupa costs more than the whole run of ``return 1``) and makes the
+  protected call.  The count hook is set apart (``set_hook``), only when
+  the wanted count changes.
+* Recursion.  Lua allows nesting (an 8000-slot C stack, cjson's 1000
+  levels) deeper than Python's default recursion limit; the Python code
+  that recurses per level (the cjson and cmsgpack functions,
+  ``reply_from_lua`` of a table) runs under ``deep_recursion``, which
+  raises the limit around it only.
 
 Reply conversions follow ``redisProtocolToLuaType`` (the RESP bytes the
 script's fake client received are parsed into Lua values) and
@@ -54,6 +64,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from typing import Any, Callable
 
 from lupa import lua51
@@ -194,10 +205,18 @@ local function no_binary(s)
   end
   return s
 end
+-- Every chunk loaded runs in the sandbox's globals table (env), not in the
+-- thread's own globals (host, see the end of this chunk).
+local env = _G
+local function load_chunk(code, name)
+  local f, err = loadstring(code, name)
+  if not f then return nil, err end
+  return setfenv(f, env)
+end
 G.loadstring = function(s, name)
   local ok, err = no_binary(s)
   if not ok and err then return nil, err end
-  return loadstring(s, name)
+  return load_chunk(s, name)
 end
 local raw_load = load
 G.load = function(f, name)
@@ -212,7 +231,6 @@ G.load = function(f, name)
   return G.loadstring(table.concat(parts), name or "=(load)")
 end
 
-local env = _G
 local keys = {}
 for k in pairs(env) do keys[#keys + 1] = k end
 for _, k in ipairs(keys) do env[k] = nil end
@@ -273,7 +291,7 @@ if mode == 'function' then
   end)
   local load_G = setmetatable({redis = load_redis}, {__index = nonexistent, __newindex = ro_error})
   api.load = function(code)
-    local f, err = loadstring(code, "@user_function")
+    local f, err = load_chunk(code, "@user_function")
     if not f then return false, err end
     -- As Redis does, the globals' lookup is switched to the library API
     -- while the library loads (closures keep the real globals table).
@@ -298,55 +316,54 @@ protected[G] = true
 
 api.is_protected = function(t) return protected[t] == true end
 api.rawset = rawset
-api.compile = function(code, name)
-  return loadstring(code, name)
-end
+api.compile = load_chunk
 -- The count hook (scriptInterrupt).  Redis sets it before each run and
 -- removes it after; debug.sethook costs far more here than lua_sethook in
--- C, so it stays installed between runs and is only changed when the
--- wanted count changes (busy-reply-threshold set to 0 or back) or after a
--- kill switched it to a line hook.  Outside a run the hook does nothing
--- (no run context: py.interrupt() is false), and inside one the first
--- check may come before 100000 instructions: it only compares the elapsed
--- time with the threshold, so nothing observable changes.
+-- C, so it stays installed between runs: Python changes it (api.sethook)
+-- only when the wanted count changes (busy-reply-threshold set to 0 or
+-- back), and a run that was killed (the hook switched to a line hook)
+-- puts the count hook back before returning.  Outside a run the hook does
+-- nothing (no run context: py.interrupt() is false), and inside one the
+-- first check may come before 100000 instructions: it only compares the
+-- elapsed time with the threshold, so nothing observable changes.
 local hook
-local hook_now = 0      -- the count installed (0: none, -1: the kill's line hook)
+local hook_count = 0    -- the count hook installed (0: none)
+local killed = false    -- the kill's line hook is installed
 local interrupt = py.interrupt
 hook = function()
-  -- Never in the bootstrap's own functions: the global lookup lupa makes
-  -- from C runs one of them outside any protected call.
+  -- Never in the bootstrap's own functions.
   local i = getinfo(2, 'S')
   if i and i.source == INTERNAL then return end
   if interrupt() then
-    hook_now = -1
+    killed = true
     sethook(hook, "l")
     error(py_push_error("Script killed by user with SCRIPT KILL..."))
   end
 end
--- One runner per script, made once when the script is compiled or the
--- function first called: a run is one call from Python with the hook count,
--- the number of keys and the arguments themselves (Lua builds KEYS and
--- ARGV: cheaper than two tables made through lupa), or, for long argument
--- lists (nkeys < 0), the two tables made by Python.  It returns the
--- script's one value on success, and two values (false, error) on failure,
--- so Python tells them apart by the tuple.
-local function run(hook_count, f)
-  if hook_count ~= hook_now then
-    if hook_count > 0 then sethook(hook, "", hook_count) else sethook() end
-    hook_now = hook_count
-  end
-  local ok, r = xpcall(f, errh)
-  if hook_now < 0 then
-    sethook()
-    hook_now = 0
-  end
-  if ok then return r end
-  return false, r
+api.sethook = function(count)
+  if count > 0 then sethook(hook, "", count) else sethook() end
+  hook_count = count
 end
+local function unkill()
+  killed = false
+  if hook_count > 0 then sethook(hook, "", hook_count) else sethook() end
+end
+-- One runner per script, made once when the script is compiled or the
+-- function first called: a run is one call from Python, with no argument
+-- when there are no keys and no arguments, else with the number of keys
+-- and the arguments themselves (Lua builds KEYS and ARGV: cheaper than two
+-- tables made through lupa), or, for long argument lists (nkeys < 0), the
+-- two tables made by Python.  KEYS and ARGV are fresh tables on every run,
+-- as in Redis.  It returns the script's one value on success, and two
+-- values (false, error) on failure, so Python tells them apart by the
+-- tuple.  (The protected call is inlined: no helper call per run.)
 api.runner = function(f, eval_mode)
   if eval_mode then
-    return function(hook_count, nkeys, ...)
-      if nkeys == 0 then
+    return function(nkeys, ...)
+      if nkeys == nil then
+        rawset(env, 'KEYS', {})
+        rawset(env, 'ARGV', {})
+      elseif nkeys == 0 then
         rawset(env, 'KEYS', {})
         rawset(env, 'ARGV', {...})
       elseif nkeys < 0 then
@@ -360,12 +377,17 @@ api.runner = function(f, eval_mode)
         rawset(env, 'KEYS', keys)
         rawset(env, 'ARGV', args)
       end
-      return run(hook_count, f)
+      local ok, r = xpcall(f, errh)
+      if killed then unkill() end
+      if ok then return r end
+      return false, r
     end
   end
-  return function(hook_count, nkeys, ...)
+  return function(nkeys, ...)
     local keys, args
-    if nkeys == 0 then
+    if nkeys == nil then
+      keys, args = {}, {}
+    elseif nkeys == 0 then
       keys, args = {}, {...}
     elseif nkeys < 0 then
       keys, args = ...
@@ -375,7 +397,10 @@ api.runner = function(f, eval_mode)
       for i = 1, nkeys do keys[i] = all[i] end
       for i = nkeys + 1, select('#', ...) do args[i - nkeys] = all[i] end
     end
-    return run(hook_count, function() return f(keys, args) end)
+    local ok, r = xpcall(function() return f(keys, args) end, errh)
+    if killed then unkill() end
+    if ok then return r end
+    return false, r
   end
 end
 -- luaL_where(L, 1) seen from a Python callback: the position of the Lua
@@ -387,6 +412,12 @@ api.where = function()
   end
   return ""
 end
+-- The thread's globals become a table of their own: lupa looks up the
+-- global 'debug' from C before each call into Lua, and in env that lookup
+-- would end in nonexistent() on every call.  Scripts never see this table
+-- (their chunks and closures run in env; coroutines inherit it but run
+-- closures), only lua_getglobal from C does.
+setfenv(0, {})
 return api
 """
 
@@ -442,6 +473,29 @@ class ScriptRaise(Exception):
         self.value = value
 
 
+DEEP_RECURSION_LIMIT = 20000
+_getrecursionlimit = sys.getrecursionlimit
+_setrecursionlimit = sys.setrecursionlimit
+
+
+def deep_recursion(fn: Callable) -> Callable:
+    """``fn`` run under a Python recursion limit deep enough for the
+    nesting Lua allows (Lua's 8000-slot C stack, cjson's 1000 levels): the
+    only paths that recurse per nesting level are the cjson and cmsgpack
+    functions and ``reply_from_lua`` of a table (see ``ScriptingState.run``),
+    so the limit is raised around them, not around every run."""
+    def call(*args: Any) -> Any:
+        limit = _getrecursionlimit()
+        if limit >= DEEP_RECURSION_LIMIT:
+            return fn(*args)
+        _setrecursionlimit(DEEP_RECURSION_LIMIT)
+        try:
+            return fn(*args)
+        finally:
+            _setrecursionlimit(limit)
+    return call
+
+
 def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("access denied")
 
@@ -488,8 +542,10 @@ class LuaEngine:
         for name, table in (("cjson", libs.CJSON), ("cmsgpack", libs.CMSGPACK),
                             ("struct", libs.STRUCT), ("bit", libs.BIT)):
             t = lua.table()
+            deep = name in ("cjson", "cmsgpack")     # they recurse per nesting level
             for fname, fn in table.items():
-                t[fname.encode()] = libs.bind(self, fn)
+                f = libs.bind(self, fn)
+                t[fname.encode()] = deep_recursion(f) if deep else f
             py[name.encode()] = t
         self.cjson_null = lua.eval(b"newproxy()")
         py[b"cjson_null"] = self.cjson_null
@@ -501,6 +557,9 @@ class LuaEngine:
         self.api = api
         self._compile = api[b"compile"]
         self._runner = api[b"runner"]
+        self.set_hook = api[b"sethook"]
+        self.hook_count = 0         # the count hook installed (see run)
+        self.hook_threshold = None  # the busy-reply-threshold it was set for
         self.table_from = lua.table_from
         # Tables are made through the C API (no Lua call, no per-call setup).
         self._table = lua.table
@@ -624,9 +683,11 @@ class LuaEngine:
 
     def make_runner(self, f: Any, eval_mode: bool) -> Any:
         """The Lua closure that runs ``f`` (see ``api.runner`` in the
-        bootstrap): ``runner(hook_count, nkeys, *keys_and_args)`` returns
-        the script's value, or a tuple ``(False, error)``; with ``nkeys``
-        -1 the two arguments after it are the KEYS and ARGV tables."""
+        bootstrap): ``runner()`` (no keys, no arguments) or
+        ``runner(nkeys, *keys_and_args)`` returns the script's value, or a
+        tuple ``(False, error)``; with ``nkeys`` -1 the two arguments after
+        it are the KEYS and ARGV tables.  The count hook is set apart
+        (``set_hook``, ``hook_count``)."""
         return self._runner(f, eval_mode)
 
     # -- Redis protocol -> Lua (redisProtocolToLuaType) -----------------------

@@ -18,16 +18,23 @@ propagated.  ``redis.set_repl`` with anything but REPL_ALL drops the effects
 of the following commands.  DIVERGENCE: REPL_AOF and REPL_REPLICA are not
 told apart (both drop), since propagation here has one stream for both.
 
-A run (``ScriptingState.run``) is one call into Lua: the script's runner,
-made once per script, receives the hook count, the number of keys and the
-arguments (or, past ``MAX_VARARGS``, the two tables) and returns the
-script's value, or ``(False, error)``.  A Lua integer reply is written
+A run (``ScriptingState.run_ctx``) is one call into Lua: the script's
+runner, made once per script, receives nothing (no keys, no arguments), or
+the number of keys and the arguments (or, past ``MAX_VARARGS``, the two
+tables) and returns the script's value, or ``(False, error)``.  The run
+context (``RunCtx``) is made once per EVAL script and mode (``make_ctx``;
+FCALL refills a shared one through ``run``), so a run sets only what
+depends on the call.  A small non-negative Lua integer reply is written
 straight to the caller's reply list; anything else goes through
-``reply_from_lua``.
+``reply_from_lua`` (a table under a deeper recursion limit, see
+``lua_env.deep_recursion``).  EVAL is kept out of propagation by
+``c.rewritten_argv = []`` only when the dataset changed (otherwise call()
+would not propagate it anyway).
 
 Slow scripts (``scriptInterrupt``): a Lua count hook calls ``lua_interrupt``
-every 100000 instructions (it stays installed between runs, see the
-bootstrap in ``lua_env``; outside a run it does nothing).  Past ``busy-reply-threshold`` the script is
+every 100000 instructions (it stays installed between runs and is set
+again only when busy-reply-threshold changes, see the bootstrap in
+``lua_env``; outside a run it does nothing).  Past ``busy-reply-threshold`` the script is
 "timed out": the caller stops being read (``protectClient``), a guard answers
 every command without the ALLOW_BUSY flag with -BUSY, and the hook processes
 file events (``processEventsWhileBlocked``: poll, read, run allowed commands,
@@ -49,7 +56,6 @@ running mark) -- ``run`` offsets ``call()``'s whole-call comparison for that.
 """
 from __future__ import annotations
 
-import sys
 import time
 from time import monotonic as _monotonic
 from typing import Any
@@ -57,8 +63,9 @@ from typing import Any
 from omakase.acl import ACL_RESTRICTED, DENIED_CHANNEL, DENIED_CMD, DENIED_KEY
 from omakase.networking import ClientFlag, FakeClient
 from omakase.replies import INTEGERS
-from omakase.scripting.lua_env import (LLONG_MAX, LLONG_MIN, LUA_TYPE, LuaEngine, RedisRand48,
-                                       ScriptRaise, add_error, reply_from_lua)
+from omakase.scripting.lua_env import (LUA_TYPE, LuaEngine, RedisRand48,
+                                       ScriptRaise, add_error, deep_recursion,
+                                       lua_number_to_ll, reply_from_lua)
 
 # Script flags (SCRIPT_FLAG_* in script.h).
 FLAG_NO_WRITES = 1 << 0
@@ -72,9 +79,8 @@ FLAG_NAMES = [(b"no-writes", FLAG_NO_WRITES), (b"allow-oom", FLAG_ALLOW_OOM),
               (b"allow-cross-slot-keys", FLAG_ALLOW_CROSS_SLOT)]
 
 HOOK_COUNT = 100000
-_RECURSION_LIMIT = 20000
-_getrecursionlimit = sys.getrecursionlimit
-_setrecursionlimit = sys.setrecursionlimit
+# A table reply may nest deeper than Python's default recursion limit.
+_deep_reply_from_lua = deep_recursion(reply_from_lua)
 # Up to this many KEYS+ARGV go to Lua as call arguments; more as two tables.
 MAX_VARARGS = 64
 SLOW_EVAL_ERR = ("-BUSY Redis is busy running a script. You can only call SCRIPT KILL "
@@ -101,11 +107,34 @@ def numkeys_fit(c: Any, numkeys: int, nargs: int) -> bool:
 
 class RunCtx:
     """scriptRunCtx: the state of the script being executed.  Only one
-    script runs at a time, so ``ScriptingState.run`` reuses one instance
-    and sets every field itself (no constructor call per run)."""
-    __slots__ = ("caller", "engine", "funcname", "eval_mode", "read_only", "allow_oom",
-                 "write_dirty", "killed", "timed_out", "start", "resp", "repl",
+    script runs at a time.  What does not depend on the call (engine,
+    runner, name, mode, read-only, allow-oom) is set once when the context
+    is made (``make_ctx``): an EVAL script keeps one context per mode
+    (``eval.Script``), FCALL fills the shared one; ``run_ctx`` sets the
+    rest on every run (no constructor call per run)."""
+    __slots__ = ("caller", "engine", "runner", "funcname", "eval_mode", "read_only",
+                 "allow_oom", "write_dirty", "killed", "timed_out", "start", "resp", "repl",
                  "oom_at_start", "argv")
+
+
+def make_ctx(ctx: RunCtx | None, engine: Any, runner: Any, eval_mode: bool, flags: int,
+             read_only_cmd: bool, funcname: bytes) -> RunCtx:
+    """A run context (``ctx``, or a new one) with the fields that do not
+    depend on the call."""
+    if ctx is None:
+        ctx = RunCtx()
+        ctx.caller = ctx.argv = None
+        ctx.write_dirty = ctx.killed = ctx.timed_out = ctx.oom_at_start = False
+        ctx.start = 0.0
+        ctx.resp = 2
+        ctx.repl = 3
+    ctx.engine = engine
+    ctx.runner = runner
+    ctx.funcname = funcname
+    ctx.eval_mode = eval_mode
+    ctx.read_only = read_only_cmd or flags & FLAG_NO_WRITES != 0
+    ctx.allow_oom = flags & FLAG_ALLOW_OOM != 0
+    return ctx
 
 
 class ScriptingState:
@@ -118,7 +147,7 @@ class ScriptingState:
         self.libraries: dict[bytes, Any] = {}        # name -> functions.Library
         self.functions: dict[bytes, Any] = {}        # name -> functions.Function
         self.ctx: RunCtx | None = None
-        self._spare_ctx: RunCtx | None = RunCtx()    # reused by run()
+        self._run_ctx = make_ctx(None, None, None, False, 0, False, b"")   # FCALL's
         self.fake = FakeClient(server)
         self.fake.flags |= ClientFlag.LUA
         self.fake.name = None
@@ -179,75 +208,80 @@ class ScriptingState:
         """luaCallFunction: run a script (its ``runner``, see
         ``LuaEngine.make_runner``) with KEYS = argv[3:3+numkeys] and ARGV =
         the rest, and reply its value.  The caller made every check
-        (numkeys, ``prepare``)."""
+        (numkeys, ``prepare``).  FCALL's entry; EVAL keeps a context per
+        script and calls ``run_ctx`` itself."""
+        self.run_ctx(c, make_ctx(self._run_ctx, engine, runner, eval_mode, flags,
+                                 read_only_cmd, funcname), argv, numkeys)
+
+    def run_ctx(self, c: Any, ctx: RunCtx, argv: list[bytes], numkeys: int) -> None:
+        """``run`` with a context made by ``make_ctx``.  Hot (every EVAL):
+        each statement counts."""
         server = self.server
         config = server.config
-        ctx = self._spare_ctx
-        if ctx is None:         # defensive: a run inside a run cannot happen
-            ctx = RunCtx()
-        self._spare_ctx = None
         ctx.caller = c
-        ctx.engine = engine
-        ctx.funcname = funcname
-        ctx.eval_mode = eval_mode
-        ctx.read_only = read_only_cmd or flags & FLAG_NO_WRITES != 0
-        ctx.allow_oom = allow_oom = flags & FLAG_ALLOW_OOM != 0
-        ctx.write_dirty = ctx.killed = ctx.timed_out = ctx.oom_at_start = False
-        ctx.start = _monotonic()
+        ctx.argv = argv         # FUNCTION STATS; no command rebuilds it in place
+        ctx.write_dirty = ctx.killed = ctx.timed_out = False
         ctx.resp = 2
         ctx.repl = 3
-        ctx.argv = c.argv       # FUNCTION STATS; no command rebuilds it in place
-        if config.maxmemory and not allow_oom:
-            ctx.oom_at_start = self._over_maxmemory()
-        fake = self.fake
-        fake.db = c.db
-        fake.reply = []
-        hook = HOOK_COUNT if config.busy_reply_threshold > 0 else 0
-        nargs = len(argv) - 3
-        self.ctx = ctx
+        ctx.oom_at_start = (config.maxmemory and not ctx.allow_oom
+                            and self._over_maxmemory())
+        self.fake.db = c.db
+        engine = ctx.engine
+        # The count hook stays installed between runs (see the bootstrap);
+        # it is set again only when busy-reply-threshold changed.
+        if config.busy_reply_threshold != engine.hook_threshold:
+            self._set_hook(engine, config.busy_reply_threshold)
         errors_before = server.stat_total_error_replies
-        # Nesting as deep as Redis allows (Lua's 8000-slot C stack, cjson's
-        # 1000 levels) recurses deeper than Python's default limit.
-        limit = _getrecursionlimit()
-        if limit < _RECURSION_LIMIT:
-            _setrecursionlimit(_RECURSION_LIMIT)
+        dirty_before = server.dirty
+        self.ctx = ctx
+        ctx.start = _monotonic()
         try:
-            try:
-                if nargs == 0:
-                    val = runner(hook, 0)
-                elif nargs <= MAX_VARARGS:
-                    val = runner(hook, numkeys, *argv[3:])
-                else:       # long lists: no huge vararg call, two tables
-                    table_from = engine.table_from
-                    val = runner(hook, -1, table_from(argv[3:3 + numkeys]),
+            if len(argv) == 3:
+                val = ctx.runner()
+            elif len(argv) <= 3 + MAX_VARARGS:
+                val = ctx.runner(numkeys, *argv[3:])
+            else:       # long lists: no huge vararg call, two tables
+                table_from = engine.table_from
+                val = ctx.runner(-1, table_from(argv[3:3 + numkeys]),
                                  table_from(argv[3 + numkeys:]))
-            finally:
-                self.ctx = None
-                if ctx.timed_out:
-                    self._leave_busy(ctx)
-                ctx.caller = ctx.argv = None
-                self._spare_ctx = ctx
-            errors_inside = server.stat_total_error_replies
-            if val.__class__ is int and LLONG_MIN <= val <= LLONG_MAX:
-                # The common "return <integer>" (lupa gives integral Lua
-                # numbers as int): luaReplyToRedisReply's number case.
-                if not c.reply_off:
-                    c.reply.append(INTEGERS[val] if 0 <= val < 10000 else b":%d\r\n" % val)
-            elif val.__class__ is tuple:        # (False, error): the run failed
-                self._reply_error(c, val[1], funcname)
-            else:
-                reply_from_lua(c, val, ctx.resp)
         finally:
-            if limit < _RECURSION_LIMIT:
-                _setrecursionlimit(limit)
+            self.ctx = None
+            if ctx.timed_out:
+                self._leave_busy(ctx)
+            ctx.caller = ctx.argv = None
+        errors_inside = server.stat_total_error_replies
+        if val.__class__ is int and 0 <= val < 10000:
+            # The common "return <integer>" (lupa gives integral Lua
+            # numbers as int): luaReplyToRedisReply's number case.
+            if not c.reply_off:
+                c.reply.append(INTEGERS[val])
+        elif val.__class__ is tuple:        # (False, error): the run failed
+            self._reply_error(c, val[1], ctx.funcname)
+        elif val.__class__ is bytes:
+            c.add_reply_bulk(val)
+        elif val.__class__ is int:
+            c.add_reply_int(lua_number_to_ll(val))
+        else:
+            # A table may nest deeper than Python's default recursion limit.
+            _deep_reply_from_lua(c, val, ctx.resp)
         # Redis counts a failed EVAL only for errors after its last inner
         # command (incrCommandStatsOnError's running mark); call() here
         # looks at the whole EVAL, so errors of inner commands are offset.
-        if (errors_inside != errors_before and server.stat_total_error_replies == errors_inside
-                and c.cmd is not None):
-            c.cmd.failed_calls -= 1
-        # The script's effects were propagated command by command.
-        c.rewritten_argv = []
+        if errors_inside != errors_before:
+            if server.stat_total_error_replies == errors_inside and c.cmd is not None:
+                c.cmd.failed_calls -= 1
+        # The script's effects were propagated command by command: EVAL
+        # itself never is (call() propagates a command only if it dirtied).
+        if server.dirty != dirty_before:
+            c.rewritten_argv = []
+
+    @staticmethod
+    def _set_hook(engine: LuaEngine, threshold: Any) -> None:
+        hook = HOOK_COUNT if threshold > 0 else 0
+        if hook != engine.hook_count:
+            engine.set_hook(hook)
+            engine.hook_count = hook
+        engine.hook_threshold = threshold
 
     def _reply_error(self, c: Any, err: Any, funcname: bytes) -> None:
         if err is None or LUA_TYPE(err) != "table":
@@ -326,6 +360,7 @@ class ScriptingState:
             ctx.write_dirty = True
         fake = self.fake
         fake.resp = ctx.resp
+        fake.reply = []         # (not reset per run: here, around each call)
         mark = len(server.pending_propagate)
         server.call(fake, cmd, argv)
         if ctx.repl != 3:
