@@ -2,7 +2,7 @@
 event loop (epoll, a socketpair client, beforeSleep writes): a measure that
 does not move with the machine's load, unlike req/s.
 
-    python bench/opcount.py [PING|GET|SET|INCR|LPUSH] [--pipeline 16] [--lines FILE.py]
+    python bench/opcount.py [PING|GET|SET|INCR|LPUSH|EVAL] [--pipeline 16] [--lines FILE.py]
 
 Each request is sent, one ``process_events`` pass reads and runs it, a second
 pass's beforeSleep writes what was queued (so the loop's own cost is counted
@@ -28,6 +28,7 @@ REQUESTS = {
     "SET": b"*3\r\n$3\r\nSET\r\n$16\r\nkey:000000012345\r\n$3\r\nxxx\r\n",
     "INCR": b"*2\r\n$4\r\nINCR\r\n$16\r\nkey:000000054321\r\n",
     "LPUSH": b"*3\r\n$5\r\nLPUSH\r\n$6\r\nmylist\r\n$3\r\nxxx\r\n",
+    "EVAL": b"*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 1\r\n$1\r\n0\r\n",
 }
 
 
