@@ -417,35 +417,27 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
 
 def peer_geomean_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
     """``geomean ratio shape X (PEER): R`` per shape (before omakase's lines, which end the report)."""
-    peer = results["meta"]["peer"]
+    return geomean_lines(results, markdown, prefix="peer_", label=results["meta"]["peer"])
+
+
+def geomean_lines(results: dict[str, Any], markdown: bool = False, prefix: str = "",
+                  label: str | None = None) -> list[str]:
+    """``geomean ratio shape X: R`` per shape, from the shape's summary
+    fields (``prefix`` "peer_" and ``label`` the peer's name: the peer's)."""
     out = []
     for key, sh in results["shapes"].items():
-        g = sh["peer_geomean"]
+        g = sh[prefix + "geomean"]
         gtxt = f"{g:.3f}" if g is not None else "n/a"
-        note = f"{sh['peer_n_tests']} tests"
-        if sh["peer_cpu_geomean"] is not None:
-            note += f"; CPU/req {sh['peer_cpu_geomean']:.2f}x redis"
-        if sh["omakase_over_peer"] is not None:
-            note += (f"; omakase {sh['omakase_over_peer']:.1f}x {peer} "
+        note = f"{sh[prefix + 'n_tests']} tests"
+        if sh[prefix + "cpu_geomean"] is not None:
+            note += f"; CPU/req {sh[prefix + 'cpu_geomean']:.2f}x redis"
+        if label is not None and sh["omakase_over_peer"] is not None:
+            note += (f"; omakase {sh['omakase_over_peer']:.1f}x {label} "
                      f"on {sh['omakase_over_peer_n']} common tests")
-        if sh["peer_excluded"]:
-            note += "; excluded: " + ", ".join(sh["peer_excluded"])
-        line = f"geomean ratio shape {key} ({peer}): {gtxt} ({note})"
-        out.append(("- " + line) if markdown else line)
-    return out
-
-
-def geomean_lines(results: dict[str, Any], markdown: bool = False) -> list[str]:
-    out = []
-    for key, sh in results["shapes"].items():
-        g = sh["geomean"]
-        gtxt = f"{g:.3f}" if g is not None else "n/a"
-        note = f"{sh['n_tests']} tests"
-        if sh["cpu_geomean"] is not None:
-            note += f"; CPU/req {sh['cpu_geomean']:.2f}x redis"
-        if sh["excluded"]:
-            note += "; excluded: " + ", ".join(sh["excluded"])
-        line = f"geomean ratio shape {key}: {gtxt} ({note})"
+        if sh[prefix + "excluded"]:
+            note += "; excluded: " + ", ".join(sh[prefix + "excluded"])
+        who = f" ({label})" if label is not None else ""
+        line = f"geomean ratio shape {key}{who}: {gtxt} ({note})"
         out.append(("- " + line) if markdown else line)
     return out
 
