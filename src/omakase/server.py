@@ -237,7 +237,10 @@ class Server:
     def count_error_reply(self, msg: str) -> None:
         """afterErrorReply: total and per-code error counters."""
         self.stat_total_error_replies += 1
-        code = msg[1:].split(" ", 1)[0]
+        # The code is the first word when a space comes within the first 32
+        # characters of "-CODE ..."; otherwise (or without the "-") "ERR".
+        space = msg.find(" ", 0, 32)
+        code = msg[1:space] if space > 0 and msg[:1] == "-" else "ERR"
         if code in self.errorstats:
             self.errorstats[code] += 1
         elif len(self.errorstats) < 128:

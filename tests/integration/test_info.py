@@ -187,6 +187,20 @@ def test_errorstats_and_total_error_replies(r, rc):
     assert parse(info_text(rc, "errorstats"))["Errorstats"] == {}
 
 
+def test_errorstats_code_is_a_first_word_within_32_characters(r):
+    """afterErrorReply: the code is the text between "-" and a space found
+    within the first 32 characters; without such a space it is ERR (as
+    redis-server 7.0.15 counts these script errors)."""
+    r.config_resetstat()
+    for err in ("x", "A" * 34 + " long first word", "B" * 30 + " fits",
+                "MYERR hello", " leading space"):
+        with pytest.raises(redis.ResponseError):
+            r.eval("return {err=ARGV[1]}", 0, err)
+    counts = {k: v["count"] for k, v in r.info("errorstats").items()}
+    assert counts == {"errorstat_ERR": 2, "errorstat_" + "B" * 30: 1,
+                      "errorstat_MYERR": 1, "errorstat_": 1}
+
+
 def test_commandstats_line_format(r, rc):
     r.config_resetstat()
     for _ in range(3):
