@@ -558,8 +558,7 @@ class LuaEngine:
         self._compile = api[b"compile"]
         self._runner = api[b"runner"]
         self.set_hook = api[b"sethook"]
-        self.hook_count = 0         # the count hook installed (see run)
-        self.hook_threshold = None  # the busy-reply-threshold it was set for
+        self.hook_threshold = None  # the busy-reply-threshold the hook was set for
         self.table_from = lua.table_from
         # Tables are made through the C API (no Lua call, no per-call setup).
         self._table = lua.table
@@ -687,7 +686,7 @@ class LuaEngine:
         ``runner(nkeys, *keys_and_args)`` returns the script's value, or a
         tuple ``(False, error)``; with ``nkeys`` -1 the two arguments after
         it are the KEYS and ARGV tables.  The count hook is set apart
-        (``set_hook``, ``hook_count``)."""
+        (``set_hook``, ``hook_threshold``)."""
         return self._runner(f, eval_mode)
 
     # -- Redis protocol -> Lua (redisProtocolToLuaType) -----------------------

@@ -65,7 +65,7 @@ from omakase.networking import ClientFlag, FakeClient
 from omakase.replies import INTEGERS
 from omakase.scripting.lua_env import (LUA_TYPE, LuaEngine, RedisRand48,
                                        ScriptRaise, add_error, deep_recursion,
-                                       lua_number_to_ll, reply_from_lua)
+                                       reply_from_lua)
 
 # Script flags (SCRIPT_FLAG_* in script.h).
 FLAG_NO_WRITES = 1 << 0
@@ -81,6 +81,8 @@ FLAG_NAMES = [(b"no-writes", FLAG_NO_WRITES), (b"allow-oom", FLAG_ALLOW_OOM),
 HOOK_COUNT = 100000
 # A table reply may nest deeper than Python's default recursion limit.
 _deep_reply_from_lua = deep_recursion(reply_from_lua)
+# Values lupa hands back that reply_from_lua answers without recursing.
+_FLAT_VALUES = frozenset((bytes, int, float, bool, type(None)))
 # Up to this many KEYS+ARGV go to Lua as call arguments; more as two tables.
 MAX_VARARGS = 64
 SLOW_EVAL_ERR = ("-BUSY Redis is busy running a script. You can only call SCRIPT KILL "
@@ -257,10 +259,8 @@ class ScriptingState:
                 c.reply.append(INTEGERS[val])
         elif val.__class__ is tuple:        # (False, error): the run failed
             self._reply_error(c, val[1], ctx.funcname)
-        elif val.__class__ is bytes:
-            c.add_reply_bulk(val)
-        elif val.__class__ is int:
-            c.add_reply_int(lua_number_to_ll(val))
+        elif val.__class__ in _FLAT_VALUES:
+            reply_from_lua(c, val, ctx.resp)
         else:
             # A table may nest deeper than Python's default recursion limit.
             _deep_reply_from_lua(c, val, ctx.resp)
@@ -277,10 +277,9 @@ class ScriptingState:
 
     @staticmethod
     def _set_hook(engine: LuaEngine, threshold: Any) -> None:
-        hook = HOOK_COUNT if threshold > 0 else 0
-        if hook != engine.hook_count:
-            engine.set_hook(hook)
-            engine.hook_count = hook
+        """Install the count hook for busy-reply-threshold ``threshold``
+        (none when it is 0); the Lua side keeps the count it installed."""
+        engine.set_hook(HOOK_COUNT if threshold > 0 else 0)
         engine.hook_threshold = threshold
 
     def _reply_error(self, c: Any, err: Any, funcname: bytes) -> None:
