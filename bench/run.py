@@ -264,6 +264,30 @@ def geomean(xs: list[float]) -> float | None:
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
+def run_medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median rps, p50, p99 and CPU µs/req over a server's runs that did not fail."""
+    return {f: median([r.get(f) for r in runs if "error" not in r])
+            for f in ("rps", "p50", "p99", "cpu_us")}
+
+
+def paired_ratios(runs: list[dict[str, Any]],
+                  redis_runs: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Per-round rps and CPU ratios of ``runs`` to redis's runs of the same rounds."""
+    pairs = [(o, r) for o, r in zip(runs, redis_runs) if "error" not in o and "error" not in r]
+    return ([o["rps"] / r["rps"] for o, r in pairs if r.get("rps")],
+            [o["cpu_us"] / r["cpu_us"] for o, r in pairs if r.get("cpu_us")])
+
+
+def store_geomeans(sh: dict[str, Any], prefix: str, ratios: list[float],
+                   cpu_ratios: list[float], excluded: list[str]) -> None:
+    """A shape's summary fields (``prefix`` "peer_": the peer's), as
+    ``geomean_lines`` reads them."""
+    sh[prefix + "geomean"] = geomean(ratios)
+    sh[prefix + "cpu_geomean"] = geomean(cpu_ratios)
+    sh[prefix + "n_tests"] = len(ratios)
+    sh[prefix + "excluded"] = excluded
+
+
 def summarize(results: dict[str, Any]) -> None:
     """Add medians, per-test ratio and per-shape geomean to the results in place."""
     for sh in results["shapes"].values():
@@ -271,13 +295,8 @@ def summarize(results: dict[str, Any]) -> None:
         for name, t in sh["tests"].items():
             med: dict[str, Any] = {}
             for k in KINDS:
-                runs = t[k]
-                med[k] = {f: median([r.get(f) for r in runs if "error" not in r])
-                          for f in ("rps", "p50", "p99", "cpu_us")}
-            paired = [o["rps"] / r["rps"] for o, r in zip(t["omakase"], t["redis"])
-                      if "error" not in o and "error" not in r and r.get("rps")]
-            cpu_paired = [o["cpu_us"] / r["cpu_us"] for o, r in zip(t["omakase"], t["redis"])
-                          if "error" not in o and "error" not in r and r.get("cpu_us")]
+                med[k] = run_medians(t[k])
+            paired, cpu_paired = paired_ratios(t["omakase"], t["redis"])
             t["ratios"] = paired
             t["errors"] = [f"{k} round {r['round'] + 1}: {r['error']}"
                            for k in KINDS for r in t[k] if "error" in r]
@@ -293,10 +312,7 @@ def summarize(results: dict[str, Any]) -> None:
                     cpu_ratios.append(med["cpu_ratio"])
             else:
                 excluded.append(f"{name} {t['status']}")
-        sh["geomean"] = geomean(ratios)
-        sh["cpu_geomean"] = geomean(cpu_ratios)
-        sh["n_tests"] = len(ratios)
-        sh["excluded"] = excluded
+        store_geomeans(sh, "", ratios, cpu_ratios, excluded)
         if results["meta"].get("peer"):
             summarize_peer(sh, results["meta"]["peer"])
 
@@ -306,11 +322,8 @@ def summarize_peer(sh: dict[str, Any], peer: str) -> None:
     ratios, cpu_ratios, vs_omakase, excluded = [], [], [], []
     for name, t in sh["tests"].items():
         runs = t[peer]
-        med = {f: median([r.get(f) for r in runs if "error" not in r])
-               for f in ("rps", "p50", "p99", "cpu_us")}
-        pairs = [(p, r) for p, r in zip(runs, t["redis"]) if "error" not in p and "error" not in r]
-        paired = [p["rps"] / r["rps"] for p, r in pairs if r.get("rps")]
-        cpu_paired = [p["cpu_us"] / r["cpu_us"] for p, r in pairs if r.get("cpu_us")]
+        med = run_medians(runs)
+        paired, cpu_paired = paired_ratios(runs, t["redis"])
         t["peer_ratios"] = paired
         t["peer_errors"] = [f"{peer} round {r['round'] + 1}: {r['error']}" for r in runs if "error" in r]
         t["median"][peer] = med
@@ -328,10 +341,7 @@ def summarize_peer(sh: dict[str, Any], peer: str) -> None:
                 vs_omakase.append(t["median"]["ratio"] / t["median"]["peer_ratio"])
         else:
             excluded.append(f"{name} {t['peer_status']}")
-    sh["peer_geomean"] = geomean(ratios)
-    sh["peer_cpu_geomean"] = geomean(cpu_ratios)
-    sh["peer_n_tests"] = len(ratios)
-    sh["peer_excluded"] = excluded
+    store_geomeans(sh, "peer_", ratios, cpu_ratios, excluded)
     # omakase's throughput over the peer's, on the tests both were measured on
     sh["omakase_over_peer"] = geomean(vs_omakase)
     sh["omakase_over_peer_n"] = len(vs_omakase)
