@@ -17,7 +17,7 @@ BGSAVE never writes into the work tree) and ``--bind 127.0.0.1``:
 /proc/PID/stat is the server's CPU time.
 
 A third, optional kind is a *peer*: another Python Redis the throughput suite
-can measure alongside (``bench/run.py --peer fakeredis``).  It is not in
+can measure alongside (``bench/run.py --peer fakeredis`` or ``--peer minimal``).  It is not in
 ``KINDS`` (the scripts that take a ``--kinds`` list know only the two
 servers); ``PEERS`` maps its name to a launcher run with ``sys.executable``
 and only ``--port P --bind 127.0.0.1`` (a peer has no persistence to turn
@@ -35,14 +35,29 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 SRC = os.path.join(ROOT, "src")
 KINDS = ("omakase", "redis")
-# optional peers: name -> launcher script in bench/ (run as ``sys.executable SCRIPT --port P``)
-PEERS = {"fakeredis": "fakeredis_server.py"}
+
+
+class Peer(NamedTuple):
+    """An optional peer: its launcher in bench/ (run as ``sys.executable
+    SCRIPT --port P``), the module it needs (its version goes in the
+    results), and the share of omakase's request count its runs use."""
+    script: str
+    module: str
+    scale: float
+
+
+PEERS = {
+    # fakeredis is slow and stalls when pipelined: n/10 requests
+    "fakeredis": Peer("fakeredis_server.py", "fakeredis", 0.1),
+    # the issue's minimal epoll + hiredis server: as many requests as omakase
+    "minimal": Peer("minimal_server.py", "hiredis", 1.0),
+}
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 NOT_IMPLEMENTED = "n/a (not implemented)"
@@ -104,7 +119,7 @@ class Server:
         if kind == "omakase":
             exe = [sys.executable, "-m", "omakase"]
         elif kind in PEERS:
-            exe = [sys.executable, os.path.join(BENCH_DIR, PEERS[kind])]
+            exe = [sys.executable, os.path.join(BENCH_DIR, PEERS[kind].script)]
         else:
             exe = [shutil.which("redis-server") or "/usr/bin/redis-server"]
         self.argv = pin_prefix(cpu) + exe + args

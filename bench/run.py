@@ -45,6 +45,7 @@ Usage::
     python bench/run.py --shapes b --tests set,get,lrange_100 --rounds 7
     python bench/run.py --out /tmp/bench-out --no-plot
     python bench/run.py --peer fakeredis        # + the Python peer fakeredis, same rounds
+    python bench/run.py --peer minimal          # + the minimal epoll+hiredis server
 
 ``--peer fakeredis`` (``pip install -e '.[peers]'``) starts a third server,
 fakeredis's TcpFakeServer through ``bench/fakeredis_server.py``, pinned to
@@ -60,6 +61,10 @@ geomean lines come ``geomean ratio shape X (fakeredis): R`` lines, which also
 give omakase's throughput over fakeredis's on the tests both ran.  A peer
 that dies is noted and dropped; the exit status does not change.  Without
 ``--peer`` nothing of this appears.
+
+``--peer minimal`` works the same way with ``bench/minimal_server.py``, the
+minimal epoll + hiredis server the issue's targets are set against (no
+semantics; EVAL is n/a for it), at omakase's own n.
 
 Output: the tables on stdout, ending with one ``geomean ratio shape X: R``
 line per shape (omakase's); ``OUT/shapes.json`` (every round's numbers), ``OUT/shapes.md``
@@ -90,8 +95,7 @@ from common import KINDS, NOT_IMPLEMENTED, Server  # noqa: E402
 
 KEYSPACE = 100_000
 LIST_LEN = 600
-PEER_SCALE = 0.1        # a peer's runs use n/10 requests (fakeredis stalls when pipelined) ...
-PEER_MIN = 1000         # ... but at least this many (never more than omakase's n)
+PEER_MIN = 1000         # a peer's runs use n * its scale requests, at least this many (never more than omakase's n)
 
 SHAPES: dict[str, dict[str, Any]] = {
     "a": {"clients": 50, "pipeline": 1, "scale": 1.0, "title": "50 clients, unpipelined"},
@@ -149,8 +153,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds before one redis-benchmark run is abandoned "
                          "(default 30 + n/200)")
     ap.add_argument("--peer", choices=sorted(common.PEERS), default=None,
-                    help="also measure this Python peer (pip install -e '.[peers]'), "
-                         f"with n/{round(1 / PEER_SCALE)} requests (at least {PEER_MIN})")
+                    help="also measure this Python peer: fakeredis (pip install -e '.[peers]'; "
+                         f"n/10 requests, at least {PEER_MIN}) or minimal (the issue's epoll + "
+                         "hiredis server with no semantics, bench/minimal_server.py; n requests)")
     args = ap.parse_args(argv)
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
@@ -179,7 +184,7 @@ def requests_for(args: argparse.Namespace, shape: str, test: str) -> int:
 
 def peer_requests_for(args: argparse.Namespace, shape: str, test: str) -> int:
     n = requests_for(args, shape, test)
-    return min(n, max(PEER_MIN, int(n * PEER_SCALE)))
+    return min(n, max(PEER_MIN, int(n * common.PEERS[args.peer].scale)))
 
 
 def bench_argv(args: argparse.Namespace, port: int, shape: str, test: str, pin: bool,
@@ -380,7 +385,9 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
                  f" medians of "
                  f"{results['meta']['rounds']} rounds; ratio = median of per-round omakase/redis)")
         if peer:
-            title += (f"; {peer}: n/{round(1 / PEER_SCALE)} (at least {PEER_MIN}) requests per run, "
+            scale = results["meta"]["peer_scale"]
+            share = "n" if scale == 1 else f"n/{round(1 / scale)} (at least {PEER_MIN})"
+            title += (f"; {peer}: {share} requests per run, "
                       f"{peer} ratio = median of per-round {peer}/redis")
         if markdown:
             lines.append(f"### {title}\n")
@@ -459,8 +466,8 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"{tool} not found (apt-get install redis-server redis-tools)", file=sys.stderr)
             return 2
-    if args.peer and importlib.util.find_spec(args.peer) is None:
-        print(f"--peer {args.peer}: {args.peer} is not installed "
+    if args.peer and importlib.util.find_spec(common.PEERS[args.peer].module) is None:
+        print(f"--peer {args.peer}: {common.PEERS[args.peer].module} is not installed "
               f"(pip install -e '.[peers]')", file=sys.stderr)
         return 2
     pin = not args.no_pin and common.can_pin((args.server_cpu, args.client_cpu))
@@ -480,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = KINDS + ((peer,) if peer else ())
     if peer:
         results["meta"]["peer"] = peer
-        results["meta"]["peer_scale"] = PEER_SCALE
+        results["meta"]["peer_scale"] = common.PEERS[peer].scale
         results["meta"]["peer_min"] = PEER_MIN
     commands: list[str] = []
     servers: dict[str, Server] = {}
@@ -495,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         bv = subprocess.run(["redis-benchmark", "--version"], capture_output=True, text=True)
         results["meta"]["redis_benchmark"] = bv.stdout.strip()
         if peer:
-            pv = subprocess.run([sys.executable, "-c", f"import {peer}; print({peer}.__version__)"],
+            mod = common.PEERS[peer].module
+            pv = subprocess.run([sys.executable, "-c", f"import {mod}; print({mod}.__version__)"],
                                 capture_output=True, text=True)
             results["meta"]["peer_version"] = pv.stdout.strip() or None
 
