@@ -15,11 +15,14 @@ everything in Lua, then empties the real globals table:
   global variable"), ``__newindex`` raises "Attempt to modify a readonly
   table".  Library tables (``redis``, ``string``, ``math``...) are exposed as
   empty read-only proxies of the real tables.  KEYS and ARGV are stored with
-  ``rawset`` into ``_G``, as Redis opens the protection to set them.
-  ``rawset`` refuses these tables as Redis does.  DIVERGENCE: ``pairs``,
-  ``#`` and ``next`` over ``_G`` or a library proxy see an empty table;
-  ``type(redis.call)`` is "userdata" (a Python callable), not "function";
-  a Lua number argument ``-0.0`` reaches commands as "0" (lupa hands Python
+  ``rawset`` into the hidden table, as Redis opens the protection to set
+  them; kept out of ``_G`` itself, assigning them (``KEYS = nil``) fails
+  as in Redis.  The load environment's ``redis`` is such a proxy too.
+  ``rawset`` refuses these tables as Redis does; ``rawget`` of ``_G`` or a
+  proxy reads the table behind it.  DIVERGENCE: ``pairs``, ``#`` and
+  ``next`` over ``_G`` or a library proxy see an empty table (KEYS and
+  ARGV included); ``type(redis.call)`` is "userdata" (a Python callable),
+  not "function"; a Lua number argument ``-0.0`` reaches commands as "0" (lupa hands Python
   integral numbers as ints).
 * API functions.  ``redis.call``, ``redis.log``, ``math.random``, the
   library functions... are the Python callables themselves: for Lua they are
@@ -86,9 +89,12 @@ local INTERNAL = "=omakase"
 
 local function ro_error() error("Attempt to modify a readonly table", 2) end
 local protected = setmetatable({}, {__mode = 'k'})
+-- proxy -> the table holding its contents (what rawget reads through)
+local backing = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
   local p = setmetatable({}, {__index = t, __newindex = ro_error, __metatable = false})
   protected[p] = true
+  backing[p] = t
   return p
 end
 local function nonexistent(_, k)
@@ -186,6 +192,7 @@ for _, k in ipairs({"xpcall", "tostring", "setmetatable", "next", "assert",
 end
 G.pcall = lua_pcall
 G.rawset = py.rawset
+G.rawget = py.rawget
 G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(m)
@@ -240,14 +247,17 @@ local envmt = {__index = G, __newindex = ro_error, __metatable = readonly({})}
 if mode == 'function' then
   -- The library-loading environment: only redis.register_function, log
   -- and the version; anything else is a nonexistent global.
-  local load_redis = setmetatable({}, {__index = nonexistent, __newindex = ro_error})
-  rawset(load_redis, 'log', redis.log)
+  -- A read-only proxy like the others, so that assigning one of its
+  -- fields fails too (a raw field would be overwritten without a word).
+  local lr = setmetatable({}, {__index = nonexistent, __newindex = ro_error})
+  local load_redis = readonly(lr)
+  rawset(lr, 'log', redis.log)
   for _, k in ipairs({'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
-                      'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do rawset(load_redis, k, redis[k]) end
+                      'REDIS_VERSION', 'REDIS_VERSION_NUM'}) do rawset(lr, k, redis[k]) end
   local register = py.register_function
   local function perr(m) error(py_push_error(m)) end
   local function isstr(v) local t = type(v) return t == 'string' or t == 'number' end
-  rawset(load_redis, 'register_function', function(...)
+  rawset(lr, 'register_function', function(...)
     local n = select('#', ...)
     if n < 1 or n > 2 then perr("wrong number of arguments to redis.register_function") end
     local name, cb, desc
@@ -313,9 +323,13 @@ setmetatable(G, {__index = nonexistent, __newindex = ro_error})
 setmetatable(env, envmt)
 protected[env] = true
 protected[G] = true
+backing[env] = G
 
 api.is_protected = function(t) return protected[t] == true end
 api.rawset = rawset
+-- rawget of a read-only proxy reads the table behind it, where Redis's
+-- read-only tables hold their contents.
+api.rawget = function(t, k) return rawget(backing[t] or t, k) end
 api.compile = load_chunk
 -- The count hook (scriptInterrupt).  Redis sets it before each run and
 -- removes it after; debug.sethook costs far more here than lua_sethook in
@@ -354,28 +368,30 @@ end
 -- and the arguments themselves (Lua builds KEYS and ARGV: cheaper than two
 -- tables made through lupa), or, for long argument lists (nkeys < 0), the
 -- two tables made by Python.  KEYS and ARGV are fresh tables on every run,
--- as in Redis.  It returns the script's one value on success, and two
+-- as in Redis.  They are stored (rawset) in G, not in env: a raw field of
+-- env could be reassigned by the script (KEYS = nil), while an assignment
+-- to a name env lacks goes to __newindex and fails as in Redis.  It returns the script's one value on success, and two
 -- values (false, error) on failure, so Python tells them apart by the
 -- tuple.  (The protected call is inlined: no helper call per run.)
 api.runner = function(f, eval_mode)
   if eval_mode then
     return function(nkeys, ...)
       if nkeys == nil then
-        rawset(env, 'KEYS', {})
-        rawset(env, 'ARGV', {})
+        rawset(G, 'KEYS', {})
+        rawset(G, 'ARGV', {})
       elseif nkeys == 0 then
-        rawset(env, 'KEYS', {})
-        rawset(env, 'ARGV', {...})
+        rawset(G, 'KEYS', {})
+        rawset(G, 'ARGV', {...})
       elseif nkeys < 0 then
         local keys, args = ...
-        rawset(env, 'KEYS', keys)
-        rawset(env, 'ARGV', args)
+        rawset(G, 'KEYS', keys)
+        rawset(G, 'ARGV', args)
       else
         local all, keys, args = {...}, {}, {}
         for i = 1, nkeys do keys[i] = all[i] end
         for i = nkeys + 1, select('#', ...) do args[i - nkeys] = all[i] end
-        rawset(env, 'KEYS', keys)
-        rawset(env, 'ARGV', args)
+        rawset(G, 'KEYS', keys)
+        rawset(G, 'ARGV', args)
       end
       local ok, r = xpcall(f, errh)
       if killed then unkill() end
@@ -411,6 +427,25 @@ api.where = function()
     return i.short_src .. ":" .. i.currentline .. ": "
   end
   return ""
+end
+-- luaL_argerror's message seen from a Python callback: the name is the one
+-- Lua gives the callback's frame ('?' when called from C, the local's name
+-- for 'local r = rawget').
+api.argerror = function(narg, extramsg)
+  local ar = getinfo(2, 'n')
+  local name = ar and ar.name or '?'
+  local i = getinfo(3, 'Sl')
+  local w = ""
+  if i and i.currentline and i.currentline > 0 then
+    w = i.short_src .. ":" .. i.currentline .. ": "
+  end
+  if ar and ar.namewhat == 'method' then
+    narg = narg - 1
+    if narg == 0 then
+      return w .. "calling '" .. name .. "' on bad self (" .. extramsg .. ")"
+    end
+  end
+  return w .. "bad argument #" .. narg .. " to '" .. name .. "' (" .. extramsg .. ")"
 end
 -- The thread's globals become a table of their own: lupa looks up the
 -- global 'debug' from C before each call into Lua, and in env that lookup
@@ -536,6 +571,7 @@ class LuaEngine:
         py[b"randomseed"] = self._randomseed
         py[b"register_function"] = self._register_function
         py[b"rawset"] = self._rawset
+        py[b"rawget"] = self._rawget
         major, minor, patch = (int(x) for x in REDIS_VERSION.split("."))
         py[b"version"] = REDIS_VERSION.encode()
         py[b"version_num"] = (major << 16) | (minor << 8) | patch
@@ -565,6 +601,8 @@ class LuaEngine:
         self.where = api[b"where"]
         self._is_protected = api[b"is_protected"]
         self._raw_rawset = api[b"rawset"]
+        self._raw_rawget = api[b"rawget"]
+        self._argerror = api[b"argerror"]
         self._load = api[b"load"] if mode == "function" else None
 
     def raise_error(self, msg: str | bytes) -> None:
@@ -599,10 +637,31 @@ class LuaEngine:
 
     def _rawset(self, *args: Any) -> Any:
         """rawset, refusing the read-only tables (C in Redis: no position)."""
-        t = args[0] if args else None
-        if t is not None and LUA_TYPE(t) == "table" and self._is_protected(t):
+        self._check_raw_args(args, 3)
+        t, k = args[0], args[1]
+        if self._is_protected(t):
             raise ScriptRaise(b"Attempt to modify a readonly table")
-        return self._raw_rawset(*args)
+        if k is None:
+            raise ScriptRaise(b"table index is nil")
+        if isinstance(k, float) and k != k:
+            raise ScriptRaise(b"table index is NaN")
+        return self._raw_rawset(t, k, args[2])
+
+    def _rawget(self, *args: Any) -> Any:
+        """rawget; of ``_G`` or a library proxy it reads the table behind
+        (``api.rawget``).  A Python callable for Lua (a C function), so the
+        argument errors get the caller's position as Lua's own do."""
+        self._check_raw_args(args, 2)
+        return self._raw_rawget(args[0], args[1])
+
+    def _check_raw_args(self, args: tuple, n: int) -> None:
+        """luaL_checktype(L, 1, LUA_TTABLE) and luaL_checkany for the
+        arguments after it, with Lua's messages (``api.argerror``)."""
+        if not args or LUA_TYPE(args[0]) != "table":
+            got = "no value" if not args else libs._typename(args[0])
+            raise ScriptRaise(self._argerror(1, b"table expected, got " + got.encode()))
+        if len(args) < n:
+            raise ScriptRaise(self._argerror(len(args) + 1, b"value expected"))
 
     def _checkint(self, v: Any, i: int, fname: str) -> int:
         n = v
