@@ -1,7 +1,8 @@
 """Draw the shape tables of bench/run.py as one PNG (matplotlib is optional).
 
 One panel per shape: for every test, two horizontal bars, omakase's and
-redis-server's median requests/s, labelled with the median per-round ratio;
+redis-server's median requests/s (and a third, grey, for a ``--peer`` run's
+peer), labelled with omakase's median per-round ratio;
 tests that were n/a are listed under the panel.  matplotlib is an optional
 extra (``pip install matplotlib`` or ``pip install -e '.[plot]'``): without
 it ``plot_shapes`` returns None and run.py says so instead of failing.
@@ -37,9 +38,19 @@ def plot_shapes(results: dict[str, Any], path: str) -> str | None:
         o = [sh["tests"][n]["median"]["omakase"]["rps"] or 0 for n in names]
         r = [sh["tests"][n]["median"]["redis"]["rps"] or 0 for n in names]
         ys = list(range(len(names)))
-        ax.barh([y - 0.2 for y in ys], o, height=0.4, label="omakase", color="#d9534f")
-        ax.barh([y + 0.2 for y in ys], r, height=0.4, label="redis-server 7.0", color="#5b7db1")
-        xmax = max(o + r + [1])
+        peer = results.get("meta", {}).get("peer")
+        if peer:
+            # a third, thinner bar for the peer (n/a for it: no bar)
+            p = [(sh["tests"][n]["median"].get(peer) or {}).get("rps") or 0
+                 if sh["tests"][n].get("peer_status") is None else 0 for n in names]
+            ax.barh([y - 0.27 for y in ys], o, height=0.27, label="omakase", color="#d9534f")
+            ax.barh(ys, r, height=0.27, label="redis-server 7.0", color="#5b7db1")
+            ax.barh([y + 0.27 for y in ys], p, height=0.27, label=peer, color="#9e9e9e")
+        else:
+            p = []
+            ax.barh([y - 0.2 for y in ys], o, height=0.4, label="omakase", color="#d9534f")
+            ax.barh([y + 0.2 for y in ys], r, height=0.4, label="redis-server 7.0", color="#5b7db1")
+        xmax = max(o + r + p + [1])
         xmin = max(1.0, min([v for v in o + r if v > 0] or [1]) / 2)
         for y, n in zip(ys, names):
             ratio = sh["tests"][n]["median"]["ratio"]
@@ -53,8 +64,10 @@ def plot_shapes(results: dict[str, Any], path: str) -> str | None:
         ax.set_xlabel("requests/s, log scale (median of rounds); label: median per-round ratio "
                       "omakase/redis", fontsize=8)
         g = sh.get("geomean")
+        pg = sh.get("peer_geomean") if peer else None
         ax.set_title(f"shape {key}: {sh['title']} (-c {sh['clients']} -P {sh['pipeline']})"
-                     + (f" - geomean ratio {g:.2f}" if g else ""), fontsize=10)
+                     + (f" - geomean ratio {g:.2f}" if g else "")
+                     + (f" ({peer}: {pg:.2f})" if pg else ""), fontsize=10)
         ax.legend(fontsize=8, loc="lower right")
         na = [n for n, t in sh["tests"].items() if t["status"] is not None]
         if na:

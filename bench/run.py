@@ -449,7 +449,7 @@ def geomean_lines(results: dict[str, Any], markdown: bool = False, prefix: str =
         if sh[prefix + "cpu_geomean"] is not None:
             note += f"; CPU/req {sh[prefix + 'cpu_geomean']:.2f}x redis"
         if label is not None and sh["omakase_over_peer"] is not None:
-            note += (f"; omakase {sh['omakase_over_peer']:.1f}x {label} "
+            note += (f"; omakase {sh['omakase_over_peer']:.3g}x {label} "
                      f"on {sh['omakase_over_peer_n']} common tests")
         if sh[prefix + "excluded"]:
             note += "; excluded: " + ", ".join(sh[prefix + "excluded"])
