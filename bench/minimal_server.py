@@ -51,16 +51,20 @@ def bulk(v: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(v), v)
 
 
+class WrongType(Exception):
+    """A key holds another type: the loop replies WRONGTYPE."""
+
+
 def typed(db: dict, key: bytes, kind: type, create: bool = True):
     """The value at ``key`` if it is a ``kind`` (a new one when missing and
-    ``create``), else None for missing or False for the wrong type."""
+    ``create``, else None); WrongType for another type."""
     v = db.get(key)
     if v is None:
         if not create:
             return None
         v = db[key] = kind()
     elif type(v) is not kind:
-        return False
+        raise WrongType
     return v
 
 
@@ -101,8 +105,6 @@ def make_commands(db: dict) -> dict:
 
     def push(a, left):
         lst = typed(db, a[1], deque)
-        if lst is False:
-            return WRONGTYPE
         items = map(bulk, a[2:])            # kept as their RESP bulk
         if left:
             lst.extendleft(items)
@@ -114,8 +116,6 @@ def make_commands(db: dict) -> dict:
         lst = typed(db, a[1], deque, False)
         if lst is None:
             return NIL
-        if lst is False:
-            return WRONGTYPE
         v = lst.popleft() if left else lst.pop()
         if not lst:
             del db[a[1]]
@@ -123,8 +123,6 @@ def make_commands(db: dict) -> dict:
 
     def sadd(a):
         s = typed(db, a[1], set)
-        if s is False:
-            return WRONGTYPE
         n = len(s)
         s.update(a[2:])
         return b":%d\r\n" % (len(s) - n)
@@ -133,8 +131,6 @@ def make_commands(db: dict) -> dict:
         s = typed(db, a[1], set, False)
         if s is None:
             return NIL
-        if s is False:
-            return WRONGTYPE
         v = s.pop()
         if not s:
             del db[a[1]]
@@ -142,8 +138,6 @@ def make_commands(db: dict) -> dict:
 
     def hset(a):
         h = typed(db, a[1], dict)
-        if h is False:
-            return WRONGTYPE
         n = len(h)
         for i in range(2, len(a) - 1, 2):
             h[a[i]] = a[i + 1]
@@ -151,8 +145,6 @@ def make_commands(db: dict) -> dict:
 
     def zadd(a):
         z = typed(db, a[1], ZSet)
-        if z is False:
-            return WRONGTYPE
         added = 0
         for i in range(2, len(a) - 1, 2):
             score, member = float(a[i]), a[i + 1]
@@ -168,8 +160,6 @@ def make_commands(db: dict) -> dict:
         z = typed(db, a[1], ZSet, False)
         if z is None:
             return b"*0\r\n"
-        if z is False:
-            return WRONGTYPE
         while True:
             score, member = heapq.heappop(z.heap)
             if z.scores.get(member) == score:
@@ -183,8 +173,6 @@ def make_commands(db: dict) -> dict:
         lst = typed(db, a[1], deque, False)
         if lst is None:
             return b"*0\r\n"
-        if lst is False:
-            return WRONGTYPE
         n = len(lst)
         start, stop = int(a[2]), int(a[3])
         start = max(start + n if start < 0 else start, 0)
@@ -201,8 +189,6 @@ def make_commands(db: dict) -> dict:
 
     def llen(a):
         lst = typed(db, a[1], deque, False)
-        if lst is False:
-            return WRONGTYPE
         return b":%d\r\n" % (len(lst) if lst else 0)
 
     def delete(a):
@@ -337,6 +323,8 @@ def serve(bind: str, port: int) -> None:
                     continue
                 try:
                     out.append(f(req))
+                except WrongType:
+                    out.append(WRONGTYPE)
                 except (IndexError, ValueError):
                     out.append(b"-ERR syntax error\r\n")
             if out:
