@@ -316,3 +316,10 @@ def aof_preambles() -> list:
     return [pytest.param("no", id="resp-base"),
             pytest.param("yes", id="rdb-base",
                          marks=pytest.mark.skipif(not have_rdb, reason="no rdb module yet"))]
+
+
+def all_acked(c: redis.Redis) -> bool:
+    """Every replica acked the master's whole stream."""
+    info = c.info("replication")
+    return all(v["offset"] == info["master_repl_offset"]
+               for k, v in info.items() if k.startswith("slave") and isinstance(v, dict))

@@ -79,6 +79,11 @@ queue), ``ClientFlag.LUA`` and ``ClientFlag.FAKE``.
 State lives on the server (``server.blocking_state``, created by the first
 blocking command), never at module level, so several servers in one process
 never share it.  Per client: ``c.bpop`` (a ``BlockState``) while blocked.
+A SHUTDOWN waiting for lagging replicas blocks its client with
+``BLOCKED_SHUTDOWN`` and no keys (``commands.admin``); only the server's
+``reply_to_clients_blocked_on_shutdown`` (a cancelled shutdown) unblocks it;
+CLIENT UNBLOCK answers 0 for it.
+
 The command statistics of a served command get the serving time added
 (``updateStatsOnUnblock``); a served reply that is an error counts as a
 failed call.  DIVERGENCE: the slowlog and latency monitor do not see the
@@ -104,6 +109,7 @@ BLOCKED_WAIT = 2
 BLOCKED_MODULE = 3
 BLOCKED_STREAM = 4
 BLOCKED_ZSET = 5
+BLOCKED_SHUTDOWN = 7     # a SHUTDOWN waiting for lagging replicas (commands.admin)
 
 ERR_TIMEOUT_NOT_FLOAT = "timeout is not a float or out of range"
 ERR_TIMEOUT_NEGATIVE = "timeout is negative"
@@ -518,7 +524,10 @@ def client_unblock_command(c: Any, argv: list[bytes]) -> None:
     server = c.server
     target = server.clients.get(cid)
     st = getattr(server, "blocking_state", None)
-    if target is None or target.bpop is None or st is None:
+    if (target is None or target.bpop is None or st is None
+            or target.bpop.btype == BLOCKED_SHUTDOWN):
+        # DIVERGENCE: Redis 7.0.15 panics unblocking a SHUTDOWN client
+        # (replyToBlockedClientTimedOut has no case for it); it stays blocked.
         c.add_reply_int(0)
         return
     if unblock_error:

@@ -95,14 +95,23 @@ NOREPLICAS.  FAILOVER pauses writes, waits for the target to catch up, then
 turns this master into a replica of it with ``PSYNC <replid> <offset>
 FAILOVER``, which makes the target a master.
 
+SHUTDOWN waits for lagging replicas (``Server.prepare_for_shutdown``, Redis's
+``prepareForShutdown``/``isReadyToShutdown``): while some replica's acked
+offset differs from ``master_repl_offset`` and ``shutdown-timeout`` allows,
+writes are paused, the replicas get ``REPLCONF GETACK *``
+(``send_getack``) and the shutdown finishes from serverCron -- or as soon as
+an ACK makes every replica current (``replconf`` schedules the check) -- or
+when the timeout passes; ``log_lagging_replicas`` then writes finishShutdown's
+"Lagging replica ..." lines.  A replica answers GETACK with its offset
+before the GETACK, so right after a write even a healthy replica is current
+only at its next once-a-second ACK: such a SHUTDOWN waits up to about a
+second, as in Redis 7.0.
+
 DIVERGENCE: WAIT waits for the server's whole offset at the time of the call
 (Redis uses the offset of the calling client's last write, ``c->woff``).
 DIVERGENCE: the diskless-load replica buffers the payload in memory and
 parses it once complete (Redis parses it from the socket while reading,
 blocking its event loop); clients keep being served (stale data) meanwhile.
-DIVERGENCE: SHUTDOWN does not wait for lagging replicas (``shutdown-timeout``)
-before the final save; it only flushes what they have queued, so a replica
-that had not received everything full-syncs after a master restart.
 DIVERGENCE: replicas have no output-buffer limits (``client-output-buffer-limit
 replica``) yet.
 """
@@ -514,6 +523,10 @@ class Replication:
                     self._start_command_stream(link)
                 if self.waiting or self.failover_state == FAILOVER_WAIT_FOR_SYNC:
                     self.check_waiting()
+                if self.server.shutdown_mstime and self.is_ready_to_shutdown():
+                    # Finish the waiting SHUTDOWN now rather than at the
+                    # next serverCron (outside this command: beforeSleep).
+                    self.server.before_sleep_once.append(self.server.shutdown_cron)
                 return
             elif opt == b"getack":
                 if c is self.master:
@@ -1699,6 +1712,40 @@ class Replication:
             self._failover_check_sync()
 
     # ------------------------------------------------------------------
+    # SHUTDOWN and lagging replicas (server.c)
+    # ------------------------------------------------------------------
+    def is_ready_to_shutdown(self) -> bool:
+        """isReadyToShutdown: every replica acked the whole stream."""
+        off = self.master_repl_offset
+        for lk in self.replicas:
+            if lk.ack_off != off:
+                return False
+        return True
+
+    def send_getack(self) -> None:
+        """sendGetackToReplicas: ask for offsets now (a waiting SHUTDOWN)."""
+        self.feed_command([b"REPLCONF", b"GETACK", b"*"])
+
+    def log_lagging_replicas(self) -> None:
+        """finishShutdown's report on the replicas that are behind."""
+        if not self.replicas:
+            return
+        off = self.master_repl_offset
+        now = int(time.time())
+        lagging = 0
+        for lk in self.replicas:
+            if lk.ack_off == off:
+                continue
+            lagging += 1
+            lag = now - int(lk.ack_time) if lk.state == ONLINE else 0
+            self.log.warning(f"Lagging replica {replica_name(lk)} reported offset "
+                             f"{off - lk.ack_off} behind master, lag={lag}, "
+                             f"state={lk.state_name()}.")
+        total = len(self.replicas)
+        self.log.notice(f"{total - lagging} of {total} replicas are in sync when "
+                        f"shutting down.")
+
+    # ------------------------------------------------------------------
     # FAILOVER
     # ------------------------------------------------------------------
     def _failover_cron(self, now: float) -> None:
@@ -1889,6 +1936,14 @@ def install(server: Any) -> None:
             repl.set_master(host, port, from_config=True)
 
     server.startup_hooks.append(startup)
+
+
+def replica_name(link: ReplicaLink) -> str:
+    """replicationGetSlaveName: "ip:port", as replicas are named in logs."""
+    ip = link.ip()
+    if not link.listening_port:
+        return f"{ip}:<unknown-replica-port>"
+    return f"[{ip}]:{link.listening_port}" if ":" in ip else f"{ip}:{link.listening_port}"
 
 
 def _debug_repl_sendfile(c: Client, argv: list[bytes]) -> bool:

@@ -25,7 +25,13 @@ Periodic work
 number of clients, as Redis does): clocks, client timeouts, the slow active
 expire cycle, bounded rehashing (1 ms per db), shrinking hash tables,
 instantaneous metrics, and the cron hooks of other subsystems (persistence
-children, replication).  ``before_sleep`` runs before every poll: clients
+children, replication); first of all it finishes a SHUTDOWN that waits for
+lagging replicas once they are in sync or ``shutdown-timeout`` passed (see
+"SHUTDOWN" before ``prepare_for_shutdown``).  DIVERGENCE: Redis keeps one
+pause per purpose; here the shutdown's write pause shares the one CLIENT
+PAUSE slot, so CLIENT UNPAUSE lifts it until the next serverCron re-applies
+it, and a pause that was in force before is restored when the shutdown is
+cancelled.  ``before_sleep`` runs before every poll: clients
 unblocked by ready keys, the fast expire cycle, its hooks (AOF flush), then one
 write per client with pending output.
 
@@ -123,6 +129,12 @@ class Server:
         self.listeners: list[socket.socket] = []
         self._next_client_id = 0
         self.shutdown_asap = False
+        self.shutdown_signal = 0            # the last SIGINT/SIGTERM received
+        # A SHUTDOWN waiting for lagging replicas (see prepare_for_shutdown):
+        # the deadline in unix ms (0: none waiting) and its flags.
+        self.shutdown_mstime = 0
+        self.shutdown_flags: set[str] = set()
+        self._shutdown_saved_pause: tuple[int, bool] | None = None
         self.exit_code = 0
         self.loading = False
         self.masterhost: str | None = None
@@ -730,6 +742,10 @@ class Server:
                 if self.hz > CONFIG_MAX_HZ:
                     self.hz = CONFIG_MAX_HZ
         self.cronloops += 1
+        if self.shutdown_mstime:
+            self.shutdown_cron()
+            if self.el.stopped:
+                return int(1000 / self.hz)
         # Young-generation garbage only (see "Garbage collection" above).
         gc.collect(1 if self.cronloops % 10 == 0 else 0)
         self._track_metrics()
@@ -854,12 +870,73 @@ class Server:
         for c in self.clients.values():
             c.parser.max_bulk_len = new
 
+    # SHUTDOWN (server.c: prepareForShutdown, isReadyToShutdown,
+    # finishShutdown, cancelShutdown, abortShutdown).  A shutdown without NOW
+    # and with shutdown-timeout > 0 first waits for lagging replicas: writes
+    # are paused (CLIENT PAUSE WRITE, Redis's PAUSE_DURING_SHUTDOWN), the
+    # replicas are asked for their offsets, the SHUTDOWN clients stay blocked
+    # (BLOCKED_SHUTDOWN) and serverCron -- or an ACK that makes every replica
+    # current -- finishes it once all replicas are in sync or the deadline
+    # passed.  A failed finish (the final save, without FORCE) or SHUTDOWN
+    # ABORT cancels it: the blocked clients get an error, writes resume.
     def prepare_for_shutdown(self, flags: set[str] | None = None) -> bool:
-        """prepareForShutdown: run hooks (save, AOF flush), close, unlink."""
-        flags = flags or set()
+        """prepareForShutdown: True when the server may exit now; False when
+        the shutdown waits for replicas (``shutdown_mstime`` is set) or
+        failed (it was cancelled, see ``finish_shutdown``)."""
+        if self.shutdown_mstime:
+            return False                    # one is already waiting
+        flags = set(flags or ())
+        if self.loading:
+            # Never overwrite the RDB with a half-loaded dataset.
+            flags.discard("save")
+            flags.add("nosave")
+        self.shutdown_flags = flags
         self.log.warning("User requested shutdown...")
+        if ("now" not in flags and self.config.shutdown_timeout
+                and not self.repl.is_ready_to_shutdown()):
+            from omakase.commands.client import clients_are_paused, pause_clients
+            now = int(time.time() * 1000)
+            self.shutdown_mstime = now + self.config.shutdown_timeout * 1000
+            if clients_are_paused(self):
+                self._shutdown_saved_pause = (self.clients_paused_until,
+                                              self.client_pause_write_only)
+            else:
+                self._shutdown_saved_pause = None
+                self.repl.send_getack()
+            pause_clients(self, now + _PAUSE_FOREVER_MS, True)
+            self.log.notice("Waiting for replicas before shutting down.")
+            return False
+        return self.finish_shutdown()
+
+    def shutdown_cron(self) -> None:
+        """serverCron's part: finish a waiting shutdown when every replica
+        is in sync or the deadline passed.  Also run from beforeSleep when
+        an ACK made the replicas current."""
+        if not self.shutdown_mstime or self.el.stopped:
+            return
+        if (int(time.time() * 1000) >= self.shutdown_mstime
+                or self.repl.is_ready_to_shutdown()):
+            if self.finish_shutdown():
+                self.exit_code = 0
+                self.el.stop()
+            return
+        if not self.clients_paused_until:
+            # CLIENT UNPAUSE lifted our pause (there is one pause here, not
+            # one per purpose as in Redis): writes stay paused while waiting.
+            from omakase.commands.client import pause_clients
+            pause_clients(self, int(time.time() * 1000) + _PAUSE_FOREVER_MS, True)
+
+    def finish_shutdown(self) -> bool:
+        """finishShutdown: report lagging replicas, run the hooks (kill a
+        child, fsync the AOF, the final save), close, unlink.  A hook that
+        fails without FORCE cancels the shutdown (False)."""
+        flags = self.shutdown_flags
+        self.repl.log_lagging_replicas()
         for hook in self.shutdown_hooks:
             if hook(flags) is False and "force" not in flags:
+                self.log.warning("Errors trying to shut down the server. "
+                                 "Check the logs for more information.")
+                self.cancel_shutdown()
                 return False
         for c in list(self.clients.values()):
             if c.reply:
@@ -877,10 +954,60 @@ class Server:
         self.log.warning("Redis is now ready to exit, bye bye...")
         return True
 
+    def cancel_shutdown(self) -> None:
+        """cancelShutdown: answer the blocked SHUTDOWN clients, resume writes."""
+        waited = bool(self.shutdown_mstime)
+        self.shutdown_asap = False
+        self.shutdown_flags = set()
+        self.shutdown_mstime = 0
+        self.reply_to_clients_blocked_on_shutdown()
+        if waited:
+            from omakase.commands.client import end_pause, pause_clients
+            saved = self._shutdown_saved_pause
+            self._shutdown_saved_pause = None
+            end_pause(self)
+            if saved is not None and saved[0] > time.time() * 1000:
+                pause_clients(self, saved[0], saved[1])   # a pause from before
+
+    def abort_shutdown(self) -> bool:
+        """abortShutdown (SHUTDOWN ABORT): False when nothing was pending."""
+        if self.shutdown_mstime:
+            self.cancel_shutdown()
+        elif self.shutdown_asap:
+            self.shutdown_asap = False
+        else:
+            return False
+        self.log.notice("Shutdown manually aborted.")
+        return True
+
+    def reply_to_clients_blocked_on_shutdown(self) -> None:
+        """replyToClientsBlockedOnShutdown."""
+        from omakase.blocking import BLOCKED_SHUTDOWN, unblock_client
+        st = getattr(self, "blocking_state", None)
+        if st is None or not st.blocked_by_type.get(BLOCKED_SHUTDOWN):
+            return
+        for c in list(self.clients.values()):
+            bs = c.bpop
+            if bs is not None and bs.btype == BLOCKED_SHUTDOWN:
+                c.add_reply_error("Errors trying to SHUTDOWN. Check logs.")
+                unblock_client(c)
+
+    def _signal_shutdown_flags(self) -> set[str]:
+        """shutdown-on-sigint / shutdown-on-sigterm for the last signal."""
+        cfg = self.config
+        bits = int(cfg.shutdown_on_sigint if self.shutdown_signal == signal.SIGINT
+                   else cfg.shutdown_on_sigterm)
+        return {word for word, bit in _SHUTDOWN_BITS if bits & bit}
+
     def _on_signal(self, signum: int, frame: Any) -> None:
         name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if self.shutdown_asap and signum == signal.SIGINT:
+            # A second Ctrl-C: quit without saving or waiting for replicas.
+            self.log.warning("You insist... exiting now.")
+            os._exit(1)
         self.log.warning(f"Received {name} scheduling shutdown...")
         self.shutdown_asap = True
+        self.shutdown_signal = signum
         self.el.wake()
 
     def run(self) -> int:
@@ -910,10 +1037,11 @@ class Server:
         self.log.notice("Ready to accept connections")
         while not self.el.stopped:
             self.el.process_events()
-            if self.shutdown_asap:
-                if self.prepare_for_shutdown():
+            if self.shutdown_asap and not self.shutdown_mstime:
+                # Stays set while the shutdown waits for replicas (cleared
+                # by a cancel: a failed save or SHUTDOWN ABORT).
+                if self.prepare_for_shutdown(self._signal_shutdown_flags()):
                     break
-                self.shutdown_asap = False
         for s in self.listeners:
             s.close()
         for c in list(self.clients.values()):
@@ -927,6 +1055,10 @@ _MULTI = ClientFlag.MULTI
 _NO_TOUCH = ClientFlag.NO_TOUCH
 _CLOSING = ClientFlag.CLOSING
 _CLOSE_AFTER_REPLY = ClientFlag.CLOSE_AFTER_REPLY
+# A pause with no end (prepare_for_shutdown): ten years, as FAILOVER's.
+_PAUSE_FOREVER_MS = 10 * 365 * 86400 * 1000
+# shutdown-on-sigint/-sigterm bits (config.ShutdownFlag) as SHUTDOWN's words.
+_SHUTDOWN_BITS = (("save", 1), ("nosave", 2), ("now", 4), ("force", 8))
 # Requests with more arguments always take process_command (the lookup
 # table stays small; such requests are long enough that it costs little).
 PLAIN_MAX_ARGC = 64

@@ -32,7 +32,7 @@ import tempfile
 import pytest
 import redis
 
-from helpers import ServerProcess, redis_server_available, wait_value
+from helpers import ServerProcess, all_acked, redis_server_available, wait_value
 
 pytestmark = [pytest.mark.differential,
               pytest.mark.skipif(not redis_server_available(),
@@ -316,6 +316,10 @@ def test_omakase_master_restart_partial_resync(omakase, world):
     mixed_load(omakase.port, 15, 300)
     converged(oc, c1, c2)
     assert oc.wait(2, 2000) == 2
+    # WAIT's GETACK is acked with the replicas' next periodic ACK; once
+    # they acked the whole stream SHUTDOWN neither waits nor sends its own
+    # GETACK, so the offset read below is the one it saves.
+    _wait(lambda: all_acked(oc))
     info = oc.info("replication")
     shutdown_save(omakase)
     o2 = world["o2"] = restart(omakase, repl_diskless_sync_delay=0,

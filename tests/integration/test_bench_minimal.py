@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.helpers import free_port
+from helpers import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, "bench")

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from helpers import ServerProcess, wait_value
+from helpers import ServerProcess, all_acked, wait_value
 
 
 def _wait(pred, timeout=10.0, step=0.02):
@@ -315,6 +315,10 @@ def test_restart_with_partial_resync(trio):
         mc.config_set("repl-ping-replica-period", 3600)   # the offset holds still
         mc.set("short", "lived", px=300)
         assert mc.wait(1, 2000) == 1
+        # WAIT's GETACK is acked with the replicas' next periodic ACK; once
+        # they acked the whole stream SHUTDOWN neither waits nor sends its own
+        # GETACK, so the offset read below is the one it saves.
+        _wait(lambda: all_acked(mc))
         mi = mc.info("replication")
         shutdown_save(m)
         m2 = _restart(m)
