@@ -107,8 +107,9 @@ before the GETACK, so right after a write even a healthy replica is current
 only at its next once-a-second ACK: such a SHUTDOWN waits up to about a
 second, as in Redis 7.0.
 
-DIVERGENCE: WAIT waits for the server's whole offset at the time of the call
-(Redis uses the offset of the calling client's last write, ``c->woff``).
+WAIT waits for the offset of the calling client's last write (``c.woff``,
+set by ``Server.after_call`` when a top-level call's propagation is
+flushed), as Redis does.
 DIVERGENCE: the diskless-load replica buffers the payload in memory and
 parses it once complete (Redis parses it from the socket while reading,
 blocking its event loop); clients keep being served (stale data) meanwhile.

@@ -642,6 +642,9 @@ class Server:
             c.rewritten_argv = None
         if self.pending_propagate and self.in_call == 0:
             self.flush_propagation()
+            # c->woff: the replication offset right after this client's last
+            # call that propagated something (what its WAIT waits for).
+            c.woff = self.repl.master_repl_offset
 
     @property
     def stat_numcommands(self) -> int:

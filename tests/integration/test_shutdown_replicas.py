@@ -1,5 +1,6 @@
 """SHUTDOWN waiting for lagging replicas (``shutdown-timeout``), as Redis 7.0
-does (prepareForShutdown / finishShutdown / abortShutdown in server.c).
+does (prepareForShutdown / finishShutdown / abortShutdown in server.c), and
+WAIT counting replicas against the caller's own last write (``c->woff``).
 
 Each test runs an omakase master with a Debian redis-server replica; a
 replica "lags" when it is stopped with SIGSTOP after a write, so it can no
@@ -37,10 +38,11 @@ def _acked(mc: redis.Redis) -> bool:
 
 
 @contextmanager
-def master_with_replica(**config):
-    """An omakase master and a redis-server replica in sync with it.  On
-    exit the replica is resumed (if stopped) and both are stopped."""
-    master = ServerProcess("omakase", repl_diskless_sync_delay=0, **config)
+def master_with_replica(kind: str = "omakase", **config):
+    """A master (omakase, or redis-server to compare) and a redis-server
+    replica in sync with it.  On exit the replica is resumed (if stopped)
+    and both are stopped."""
+    master = ServerProcess(kind, repl_diskless_sync_delay=0, **config)
     replica = None
     try:
         replica = ServerProcess("redis")
@@ -208,3 +210,30 @@ def test_failed_final_save_cancels_the_shutdown(tmp_path):
         assert "Errors trying to shut down the server. Check the logs" in log
         for s in (shut, writer):
             s.close()
+
+
+@pytest.mark.parametrize("kind", ["omakase", "redis"])
+def test_wait_uses_the_callers_last_write(kind):
+    """WAIT waits for the offset of the calling client's last propagated
+    write: with the replica stopped, a client that wrote nothing is answered
+    1 at once, the writer gets 0 at its timeout; a read that propagates
+    nothing leaves the writer's offset as it was."""
+    with master_with_replica(kind, shutdown_timeout=0) as (master, replica, mc, _rc):
+        reader = master.client()
+        writer = master.client()
+        try:
+            assert writer.set("w", "1")
+            wait_value(lambda: _acked(mc))
+            assert writer.execute_command("WAIT", 1, 0) == 1   # acked already
+            os.kill(replica.proc.pid, signal.SIGSTOP)
+            assert writer.set("w", "2")
+            t0 = time.monotonic()
+            assert reader.execute_command("WAIT", 1, 2000) == 1
+            assert time.monotonic() - t0 < 1.0
+            assert writer.get("w") == b"2"
+            t0 = time.monotonic()
+            assert writer.execute_command("WAIT", 1, 300) == 0
+            assert time.monotonic() - t0 >= 0.25
+        finally:
+            reader.close()
+            writer.close()

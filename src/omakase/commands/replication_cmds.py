@@ -112,7 +112,9 @@ def wait_command(c: Any, argv: list[bytes]) -> None:
     if timeout < 0:
         c.add_reply_error("timeout is negative")
         return
-    offset = repl.master_repl_offset
+    # The offset of this client's last propagated write (c->woff): a client
+    # that wrote nothing is served by every online replica at once.
+    offset = c.woff
     acked = repl.replicas_acked(offset)
     if acked >= numreplicas or c.flags & ClientFlag.MULTI or c.sock is None:
         c.add_reply_int(acked)
