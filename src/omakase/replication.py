@@ -262,6 +262,14 @@ class ReplicaLink:
             return "127.0.0.1"
         return addr.rsplit(":", 1)[0].strip("[]")
 
+    def name(self) -> str:
+        """replicationGetSlaveName: "ip:port" ("[ip]:port" for IPv6), as
+        replicas are named in the log."""
+        ip = self.ip()
+        if not self.listening_port:
+            return f"{ip}:<unknown-replica-port>"
+        return f"[{ip}]:{self.listening_port}" if ":" in ip else f"{ip}:{self.listening_port}"
+
     def state_name(self) -> str:
         if self.state in (WAIT_BGSAVE_START, WAIT_BGSAVE_END):
             return "wait_bgsave"
@@ -567,7 +575,7 @@ class Replication:
             c.add_reply_error("SYNC and PSYNC are invalid with pending output")
             return
         link = self.link_for(c)
-        name = f"{link.ip()}:{link.listening_port}"
+        name = link.name()
         self.log.notice(f"Replica {name} asks for synchronization")
         if is_psync:
             replid = argv[1].decode("latin-1").lower()
@@ -627,7 +635,7 @@ class Replication:
 
     def _try_partial(self, c: Client, link: ReplicaLink, replid: str, offset: int) -> bool:
         """masterTryPartialResynchronization."""
-        name = f"{link.ip()}:{link.listening_port}"
+        name = link.name()
         if replid != self.replid and (replid != self.replid2
                                       or offset > self.second_replid_offset):
             if replid == "?":
@@ -885,7 +893,7 @@ class Replication:
         link.state = ONLINE
         link.ack_time = time.time()
         link.wait_ack = wait_ack
-        self.log.notice(f"Synchronization with replica {link.ip()}:{link.listening_port} "
+        self.log.notice(f"Synchronization with replica {link.name()} "
                         f"succeeded")
         if not wait_ack:
             self._start_command_stream(link)
@@ -1025,7 +1033,7 @@ class Replication:
             elif self.pipe_fd >= 0 and all(not lk.out for lk in self.pipe_links):
                 self.server.el.add_reader(self.pipe_fd, self._pipe_readable)
         if link.is_replica:
-            self.log.notice(f"Connection with replica {link.ip()}:{link.listening_port} lost.")
+            self.log.notice(f"Connection with replica {link.name()} lost.")
         self._drop_replica(link)
 
     def disconnect_replicas(self) -> None:
@@ -1664,8 +1672,7 @@ class Replication:
                 link.c.queue_write()
             elif (link.state == ONLINE and now - link.ack_time > cfg.repl_timeout
                   and not link.old_sync):
-                self.log.warning(f"Disconnecting timedout replica (streaming sync): "
-                                 f"{link.ip()}:{link.listening_port}")
+                self.log.warning(f"Disconnecting timedout replica (streaming sync): {link.name()}")
                 self.server.free_client(link.c)
         if (not self.replicas and self.masterhost is None and self.backlog is not None
                 and cfg.repl_backlog_ttl and now - self.no_replicas_since > cfg.repl_backlog_ttl):
@@ -1739,7 +1746,7 @@ class Replication:
                 continue
             lagging += 1
             lag = now - int(lk.ack_time) if lk.state == ONLINE else 0
-            self.log.warning(f"Lagging replica {replica_name(lk)} reported offset "
+            self.log.warning(f"Lagging replica {lk.name()} reported offset "
                              f"{off - lk.ack_off} behind master, lag={lag}, "
                              f"state={lk.state_name()}.")
         total = len(self.replicas)
@@ -1937,14 +1944,6 @@ def install(server: Any) -> None:
             repl.set_master(host, port, from_config=True)
 
     server.startup_hooks.append(startup)
-
-
-def replica_name(link: ReplicaLink) -> str:
-    """replicationGetSlaveName: "ip:port", as replicas are named in logs."""
-    ip = link.ip()
-    if not link.listening_port:
-        return f"{ip}:<unknown-replica-port>"
-    return f"[{ip}]:{link.listening_port}" if ":" in ip else f"{ip}:{link.listening_port}"
 
 
 def _debug_repl_sendfile(c: Client, argv: list[bytes]) -> bool:
