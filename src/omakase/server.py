@@ -64,6 +64,7 @@ from typing import Any, Callable
 from omakase import replies
 from omakase.acl import ACL_RESTRICTED, Acl
 from omakase.commands.registry import CmdFlag, Command, CommandTable
+from omakase.config import ShutdownFlag
 from omakase.eventloop import EventLoop
 from omakase.expire import FAST_CYCLE, SLOW_CYCLE, CycleState, active_expire_cycle
 from omakase.keyspace import Db
@@ -897,16 +898,15 @@ class Server:
         self.log.warning("User requested shutdown...")
         if ("now" not in flags and self.config.shutdown_timeout
                 and not self.repl.is_ready_to_shutdown()):
-            from omakase.commands.client import clients_are_paused, pause_clients
-            now = int(time.time() * 1000)
-            self.shutdown_mstime = now + self.config.shutdown_timeout * 1000
+            from omakase.commands.client import clients_are_paused, pause_writes_indefinitely
+            self.shutdown_mstime = int(time.time() * 1000) + self.config.shutdown_timeout * 1000
             if clients_are_paused(self):
                 self._shutdown_saved_pause = (self.clients_paused_until,
                                               self.client_pause_write_only)
             else:
                 self._shutdown_saved_pause = None
                 self.repl.send_getack()
-            pause_clients(self, now + _PAUSE_FOREVER_MS, True)
+            pause_writes_indefinitely(self)
             self.log.notice("Waiting for replicas before shutting down.")
             return False
         return self.finish_shutdown()
@@ -926,8 +926,8 @@ class Server:
         if not self.clients_paused_until:
             # CLIENT UNPAUSE lifted our pause (there is one pause here, not
             # one per purpose as in Redis): writes stay paused while waiting.
-            from omakase.commands.client import pause_clients
-            pause_clients(self, int(time.time() * 1000) + _PAUSE_FOREVER_MS, True)
+            from omakase.commands.client import pause_writes_indefinitely
+            pause_writes_indefinitely(self)
 
     def finish_shutdown(self) -> bool:
         """finishShutdown: report lagging replicas, run the hooks (kill a
@@ -1000,7 +1000,7 @@ class Server:
         cfg = self.config
         bits = int(cfg.shutdown_on_sigint if self.shutdown_signal == signal.SIGINT
                    else cfg.shutdown_on_sigterm)
-        return {word for word, bit in _SHUTDOWN_BITS if bits & bit}
+        return {flag.name.lower() for flag in ShutdownFlag if bits & flag}
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
@@ -1058,10 +1058,6 @@ _MULTI = ClientFlag.MULTI
 _NO_TOUCH = ClientFlag.NO_TOUCH
 _CLOSING = ClientFlag.CLOSING
 _CLOSE_AFTER_REPLY = ClientFlag.CLOSE_AFTER_REPLY
-# A pause with no end (prepare_for_shutdown): ten years, as FAILOVER's.
-_PAUSE_FOREVER_MS = 10 * 365 * 86400 * 1000
-# shutdown-on-sigint/-sigterm bits (config.ShutdownFlag) as SHUTDOWN's words.
-_SHUTDOWN_BITS = (("save", 1), ("nosave", 2), ("now", 4), ("force", 8))
 # Requests with more arguments always take process_command (the lookup
 # table stays small; such requests are long enough that it costs little).
 PLAIN_MAX_ARGC = 64

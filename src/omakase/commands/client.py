@@ -380,6 +380,16 @@ def pause_clients(server: Any, end_ms: int, write_only: bool) -> None:
     hooks.arm_timer(end_ms)
 
 
+# A pause with no end (FAILOVER, a SHUTDOWN waiting for replicas): ten years.
+_FOREVER_MS = 10 * 365 * 86400 * 1000
+
+
+def pause_writes_indefinitely(server: Any) -> None:
+    """A write pause that lasts until end_pause (FAILOVER, a SHUTDOWN
+    waiting for lagging replicas)."""
+    pause_clients(server, int(time.time() * 1000) + _FOREVER_MS, True)
+
+
 def end_pause(server: Any) -> None:
     """unpauseClients: parked clients are released at the next before-sleep."""
     server.clients_paused_until = 0

@@ -135,7 +135,7 @@ def wait_command(c: Any, argv: list[bytes]) -> None:
 
 @command("failover")
 def failover_command(c: Any, argv: list[bytes]) -> None:
-    from omakase.commands.client import pause_clients
+    from omakase.commands.client import pause_writes_indefinitely
     from omakase import replication as R
     server = c.server
     repl = server.repl
@@ -212,5 +212,5 @@ def failover_command(c: Any, argv: list[bytes]) -> None:
     repl.failover_end = time.time() + timeout / 1000.0 if timeout else 0.0
     repl.failover_force = force
     repl.failover_state = R.FAILOVER_WAIT_FOR_SYNC
-    pause_clients(server, int(time.time() * 1000) + 10 * 365 * 86400 * 1000, True)
+    pause_writes_indefinitely(server)
     c.add_reply_ok()
