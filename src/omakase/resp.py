@@ -59,7 +59,7 @@ The fast engine parses a whole read in ``feed``: every complete request goes
 to ``ready`` (a list the client takes in one piece), so a read of sixteen
 pipelined requests costs one Python call here, not sixteen, and no Python
 loop: ``list.extend(iter(reader.gets, False))`` drains hiredis in C.  The
-checks are per read too: two C scans for the unsafe bytes, a test that
+checks are per read too: C scans for the unsafe bytes, a test that
 every request is a list (``{list}.issuperset(map(type, requests))``), a
 ``join`` of each (it raises unless every argument is a bulk string), and the
 boundary probe.  (One ``join`` over ``chain(map(list.__iter__, requests))``
@@ -266,7 +266,9 @@ class RequestParser:
             if not retained or first == 43 or first == 61:
                 self._to_exact()
                 return self._keep(data)
-        if len(data) <= _SCAN_MAX:
+        if self.auth_limits or self.ready:
+            unsafe = True           # the exact engine anyway: no scan
+        elif len(data) <= _SCAN_MAX:
             # Both scans in one pass: digits become "0" and the lenient
             # type bytes "+", then two literal finds.
             scan = data.translate(_SCAN_TABLE)
@@ -274,8 +276,7 @@ class RequestParser:
         else:
             unsafe = (_LENIENT_TYPE.search(data) is not None
                       or _BIG_MBULK.search(data) is not None)
-        if (unsafe or self.auth_limits or self.ready
-                or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None)):
+        if unsafe or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None):
             self._to_exact()
             return self._keep(data)
         reader = self.reader
