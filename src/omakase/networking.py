@@ -63,9 +63,9 @@ DIVERGENCE: the usage compared with the limits is the bytes of output
 queued (Redis counts its reply blocks' allocation sizes and not its 16 KiB
 static buffer); it is checked when output is written -- before the first
 send of a pass and on every backlogged pass -- not at each append, so a
-single command's reply is built whole before it can be refused.  Replicas
-are limited only once online (the full-sync buffer lives in
-``replication.py``).
+single command's reply is built whole before it can be refused.  A
+replica's stream held back during a full sync lives in ``replication.py``,
+which checks it with the same two functions.
 
 Client eviction (maxmemory-clients)
 -----------------------------------
@@ -757,7 +757,14 @@ def output_limit_reached(c: Client, used: int) -> bool:
     if c.sock is None or c.flags & ClientFlag.CLOSE_ASAP:
         return False
     server = c.server
-    hard_lim, soft_lim, secs = server.config.client_output_buffer_limit[output_limit_class(c)]
+    cfg = server.config
+    kind = output_limit_class(c)
+    hard_lim, soft_lim, secs = cfg.client_output_buffer_limit[kind]
+    if kind == "slave" and hard_lim and hard_lim < cfg.repl_backlog_size:
+        # Redis 7.0: a replica shares the backlog's memory, so its hard
+        # limit is never under repl-backlog-size (a partial resync would
+        # otherwise be followed by a disconnect).
+        hard_lim = cfg.repl_backlog_size
     hard = hard_lim and used >= hard_lim
     soft = soft_lim and used >= soft_lim
     if soft:
@@ -772,18 +779,25 @@ def output_limit_reached(c: Client, used: int) -> bool:
     return bool(hard or soft)
 
 
-def close_on_output_limit(c: Client) -> None:
+def close_on_output_limit(c: Client, scheduled: bool = True) -> None:
     """closeClientOnOutputBufferLimitReached: nothing more is written.
-    Redis schedules the close (freeClientAsync) because it checks while a
-    command adds replies; here the check runs in the write path (beforeSleep
-    or a writable event), never inside a command, so the client is freed at
-    once -- with Redis's log line."""
+    Redis schedules the close (freeClientAsync) when it checks while a
+    command adds replies, and logs "scheduled to be closed ASAP" before the
+    client goes; here that check runs in the write path (beforeSleep or a
+    writable event), never inside a command, so the client is freed at once
+    after the same line.  ``scheduled`` False is the cron's check (Redis's
+    ``async`` 0): the client is freed first, then "closed for overcoming"
+    is logged."""
     server = c.server
     info = c.info_line()
     c.flags |= ClientFlag.CLOSE_ASAP
-    server.log.warning(f"Client {info} scheduled to be closed ASAP for overcoming "
-                       f"of output buffer limits.")
-    server.free_client(c)
+    if scheduled:
+        server.log.warning(f"Client {info} scheduled to be closed ASAP for overcoming "
+                           f"of output buffer limits.")
+        server.free_client(c)
+    else:
+        server.free_client(c)
+        server.log.warning(f"Client {info} closed for overcoming of output buffer limits.")
 
 
 def update_output_limit_threshold(server: Any, *_: Any) -> None:

@@ -113,8 +113,43 @@ flushed), as Redis does.
 DIVERGENCE: the diskless-load replica buffers the payload in memory and
 parses it once complete (Redis parses it from the socket while reading,
 blocking its event loop); clients keep being served (stale data) meanwhile.
-DIVERGENCE: replicas have no output-buffer limits (``client-output-buffer-limit
-replica``) yet.
+
+Output-buffer limits of replicas (client-output-buffer-limit replica)
+----------------------------------------------------------------------
+Redis 7.0 keeps one shared buffer for the backlog and all replicas, and a
+replica's usage is the part of it the replica still references: from its
+fork point during a full sync (WAIT_BGSAVE_END, SEND_BULK, and until the
+first ACK of a diskless one), or its unsent stream once online.  The
+hard limit closes at once, the soft one after soft-seconds over it, with
+``networking.output_limit_reached`` (checkClientOutputBufferLimits) deciding
+and ``close_on_output_limit`` closing with Redis's "... scheduled to be
+closed ASAP for overcoming of output buffer limits." line.  Here:
+
+* an online replica's stream is its ordinary output, so networking's write
+  path checks it as it grows;
+* the stream held in ``pending`` is counted (``pending_bytes``) and checked
+  in ``feed_stream`` once past ``server.obuf_check_min`` (nothing is checked
+  below it, and nothing at all is added for an online replica);
+* serverCron's pass (``check_output_limits``, clientsCron's
+  ``closeClientOnOutputBufferLimitReached(c, 0)``) catches a replica that is
+  over the soft limit while no more writes come; as in Redis it frees it at
+  once and logs "... closed for overcoming of output buffer limits." after
+  "Connection with replica ... lost.";
+* 7.0 raises a replica's hard limit to ``repl-backlog-size`` when it is
+  lower (in ``output_limit_reached``), so a replica with a big backlog
+  behind it is not dropped at a small hard limit;
+* after ``+CONTINUE`` the backlog goes out from our own writable handler,
+  not as one reply: a replica reading it fast is not refused for its size
+  (in Redis it merely references the backlog's blocks).
+
+A replica dropped this way reconnects and PSYNCs: it continues if the
+backlog still covers its offset (a soft-limit drop with a big backlog),
+else it gets a full sync.
+CLIENT LIST's ``omem`` for a replica is ``output_usage``.
+DIVERGENCE: the usage is the exact bytes held (Redis counts whole 16 KiB
+blocks from the one the replica is in, plus their headers, so an idle
+replica shows about 20 KB there and 0 here); ``oll`` counts our reply
+chunks, not its blocks.
 """
 from __future__ import annotations
 
@@ -127,7 +162,8 @@ from typing import Any
 
 import hiredis
 
-from omakase.networking import Client, ClientFlag
+from omakase.networking import (Client, ClientFlag, close_on_output_limit,
+                                output_limit_reached)
 
 _pack = hiredis.pack_command
 
@@ -146,6 +182,11 @@ REPL_RECEIVE_HANDSHAKE = 4
 REPL_RECEIVE_PSYNC = 5
 REPL_TRANSFER = 6
 REPL_CONNECTED = 7
+
+# What holds a replica's stream in ``ReplicaLink.pending`` once it is online.
+HOLD_NONE = 0
+HOLD_ACK = 1        # diskless: until its first REPLCONF ACK
+HOLD_BACKLOG = 2    # after +CONTINUE: until the backlog is sent
 
 CAPA_EOF = 1
 CAPA_PSYNC2 = 2
@@ -231,8 +272,9 @@ class ReplicaLink:
     """What a master keeps about one replica client (the slave fields of
     Redis's ``client``)."""
     __slots__ = ("c", "state", "listening_port", "announced_ip", "capa", "ack_off",
-                 "ack_time", "initial_offset", "pending", "socket_mode", "rdb_fd",
-                 "rdb_off", "rdb_size", "out", "wait_ack", "since", "is_replica", "old_sync")
+                 "ack_time", "initial_offset", "pending", "pending_bytes", "socket_mode",
+                 "rdb_fd", "rdb_off", "rdb_size", "out", "hold", "since", "is_replica",
+                 "old_sync", "cron_usage")
 
     def __init__(self, c: Client) -> None:
         self.c = c
@@ -243,13 +285,18 @@ class ReplicaLink:
         self.ack_off = 0
         self.ack_time = time.time()
         self.initial_offset = -1
+        # The stream since the snapshot's fork point, held until the
+        # replica is online (and, diskless, has sent its first ACK); it
+        # counts against client-output-buffer-limit replica.
         self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.cron_usage = 0          # output usage seen by the last cron check
         self.socket_mode = False
         self.rdb_fd = -1
         self.rdb_off = 0
         self.rdb_size = 0
         self.out = bytearray()       # bytes to write before/with the payload
-        self.wait_ack = False
+        self.hold = HOLD_NONE          # the stream goes to ``pending`` while set
         self.since = time.time()
         self.is_replica = False
         self.old_sync = False
@@ -467,14 +514,68 @@ class Replication:
             return
         self.backlog.feed(data)
         self.master_repl_offset += len(data)
+        over = None
         for link in self.replicas:
             st = link.state
-            if st == ONLINE and not link.wait_ack:
+            if st == ONLINE and not link.hold:
+                # The output limits of an online replica are checked when
+                # its output is written (networking.write_pending).
                 c = link.c
                 c.reply.append(data)
                 c.queue_write()
             elif st != WAIT_BGSAVE_START:
                 link.pending.append(data)
+                link.pending_bytes += len(data)
+                if (link.pending_bytes > self.server.obuf_check_min
+                        or link.hold == HOLD_BACKLOG):
+                    over = [link] if over is None else over + [link]
+        if over is not None:
+            self._check_pending_limits(over)
+
+    def _check_pending_limits(self, links: list[ReplicaLink]) -> None:
+        """The output-buffer limits of replicas that are not streaming yet
+        (the check feedReplicationBuffer makes as the shared buffer grows):
+        their usage is the stream held since the fork point."""
+        check_min = self.server.obuf_check_min
+        for link in links:
+            c = link.c
+            used = self.output_usage(link)
+            if link.state and used > check_min and output_limit_reached(c, used):
+                close_on_output_limit(c)
+
+    def output_usage(self, link: ReplicaLink) -> int:
+        """A replica's output-buffer usage (getClientOutputBufferMemoryUsage
+        for replicas: the part of the stream it has not been sent): the
+        stream held back during the full sync plus the output queued and
+        unsent on its socket (and, after a +CONTINUE, the part of the
+        backlog not sent yet)."""
+        used = link.pending_bytes + link.c.output_bytes()
+        if link.hold == HOLD_BACKLOG:
+            used += len(link.out)
+        return used
+
+    def check_output_limits(self) -> None:
+        """clientsCron's closeClientOnOutputBufferLimitReached(c, 0) for
+        replicas: a replica that stopped reading while no more writes come
+        is still closed once it has been over the soft limit for the soft
+        seconds.  As in Redis this check frees the client at once and logs
+        after the "Connection with replica ... lost." line.
+
+        Redis refreshes its clock at every command, so a replica still being
+        fed is caught by the check as the stream grows (the "scheduled to be
+        closed ASAP" line) before serverCron gets to it; our clock moves
+        only in serverCron, so a replica whose output grew since the last
+        tick is left to that write-path check, and this one closes the
+        replicas that are not being fed."""
+        server = self.server
+        for link in list(self.replicas):
+            c = link.c
+            used = self.output_usage(link)
+            grew = used > link.cron_usage
+            link.cron_usage = used
+            if ((used > server.obuf_check_min or c.obuf_soft_since)
+                    and output_limit_reached(c, used) and not grew):
+                close_on_output_limit(c, scheduled=False)
 
     def good_replicas(self) -> int:
         lag = self.server.config.min_replicas_max_lag
@@ -528,7 +629,7 @@ class Replication:
                 if off > link.ack_off:
                     link.ack_off = off
                 link.ack_time = time.time()
-                if link.wait_ack and link.state == ONLINE:
+                if link.hold == HOLD_ACK and link.state == ONLINE:
                     self._start_command_stream(link)
                 if self.waiting or self.failover_state == FAILOVER_WAIT_FOR_SYNC:
                     self.check_waiting()
@@ -615,6 +716,7 @@ class Replication:
                 if (other is not link and other.state == WAIT_BGSAVE_END
                         and not other.socket_mode and (link.capa & other.capa) == other.capa):
                     link.pending = list(other.pending)
+                    link.pending_bytes = other.pending_bytes
                     self._setup_full_resync(link, other.initial_offset)
                     self.log.notice("Waiting for end of BGSAVE for SYNC")
                     return
@@ -666,8 +768,16 @@ class Replication:
             c.add_reply(b"+CONTINUE\r\n")
         count = self.master_repl_offset + 1 - offset
         if count:
-            c.add_reply(bl.tail(count))
-        c.queue_write()
+            # The backlog goes out from our own writable handler, and the
+            # stream meanwhile to ``pending``: as in Redis (where the
+            # replica references the backlog's blocks) it counts against
+            # the output limits only as the stream grows and in serverCron,
+            # so a replica reading it fast is not refused for its size.
+            link.out += bl.tail(count)
+            link.hold = HOLD_BACKLOG
+            self._take_writer(link, self._send_backlog)
+        else:
+            c.queue_write()
         self.log.notice(f"Partial resynchronization request from {name} accepted. Sending "
                         f"{count} bytes of backlog starting from offset {offset}.")
         return True
@@ -848,7 +958,10 @@ class Replication:
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as exc:
-                self.log.warning(f"Write error sending DB to replica: {exc.strerror}")
+                if link.hold == HOLD_BACKLOG:
+                    self.log.verbose(f"Error writing to client: {exc.strerror}")
+                else:
+                    self.log.warning(f"Write error sending DB to replica: {exc.strerror}")
                 self.server.free_client(link.c)
                 return False
             self.server.stat_net_output_bytes += n
@@ -886,23 +999,31 @@ class Replication:
         link.rdb_fd = -1
         self._put_online(link, wait_ack=False)
 
+    def _send_backlog(self, link: ReplicaLink) -> None:
+        """The backlog after +CONTINUE; then the stream held meanwhile."""
+        if link.hold != HOLD_BACKLOG or not self._write_out(link):
+            return
+        self.server.el.remove_writer(link.c.fd)
+        self._start_command_stream(link)
+
     def _put_online(self, link: ReplicaLink, wait_ack: bool) -> None:
         """replicaPutOnline (+ replicaStartCommandStream)."""
         c = link.c
         self.server.el.remove_writer(c.fd)
         link.state = ONLINE
         link.ack_time = time.time()
-        link.wait_ack = wait_ack
+        link.hold = HOLD_ACK if wait_ack else HOLD_NONE
         self.log.notice(f"Synchronization with replica {link.name()} "
                         f"succeeded")
         if not wait_ack:
             self._start_command_stream(link)
 
     def _start_command_stream(self, link: ReplicaLink) -> None:
-        link.wait_ack = False
+        link.hold = HOLD_NONE
         if link.pending:
             link.c.reply.extend(link.pending)
             link.pending = []
+            link.pending_bytes = 0
             link.c.queue_write()
 
     # -- socket target (diskless) -----------------------------------------
@@ -1020,6 +1141,9 @@ class Replication:
         link = self.links.pop(c.id, None)
         if link is None:
             return
+        if link.is_replica:
+            # First, as freeClient logs it before unlinking the client.
+            self.log.warning(f"Connection with replica {link.name()} lost.")
         if link.rdb_fd >= 0:
             os.close(link.rdb_fd)
             link.rdb_fd = -1
@@ -1032,8 +1156,6 @@ class Replication:
                 childproc.kill_child(self.server)
             elif self.pipe_fd >= 0 and all(not lk.out for lk in self.pipe_links):
                 self.server.el.add_reader(self.pipe_fd, self._pipe_readable)
-        if link.is_replica:
-            self.log.notice(f"Connection with replica {link.name()} lost.")
         self._drop_replica(link)
 
     def disconnect_replicas(self) -> None:
@@ -1635,6 +1757,8 @@ class Replication:
     # ------------------------------------------------------------------
     def cron(self) -> None:
         now = time.time()
+        if self.replicas:
+            self.check_output_limits()
         if not self.server.child_pid:
             self.start_pending_fork()
         if self.failover_state != NO_FAILOVER:

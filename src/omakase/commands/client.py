@@ -214,7 +214,13 @@ def client_info_string(server: Any, c: Client, caller: Client | None = None) -> 
         for entry in queued:
             argv = entry[1] if isinstance(entry, tuple) else getattr(entry, "argv", ())
             multi_mem += sum(len(a) for a in argv)
-    omem = sum(len(x) for x in c.reply)
+    link = server.repl.links.get(c.id) if c.flags & ClientFlag.SLAVE else None
+    if link is not None:
+        # What the replica still references of the stream, the held-back
+        # full-sync part included (getClientOutputBufferMemoryUsage).
+        omem = server.repl.output_usage(link)
+    else:
+        omem = sum(len(x) for x in c.reply)
     oll = len(c.reply)
     events = ""
     if c.sock is not None and not c.closing:
