@@ -17,6 +17,8 @@ Rooms
                shebang flags.
 ``functions``  FUNCTION * and FCALL/FCALL_RO: libraries, DUMP/RESTORE
                payloads, the hooks RDB/AOF use to persist libraries.
+``ldb``        the Lua debugger: SCRIPT DEBUG YES|SYNC|NO and the debugging
+               session of the EVAL that follows (forked or synchronous).
 
 The command handlers live in ``commands/scripting_cmds.py`` and
 ``commands/function_cmds.py`` (thin: they parse and call in here), so the

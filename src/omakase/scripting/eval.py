@@ -17,8 +17,9 @@ line numbers stay those of the body.  A body without shebang runs in
 
 EVAL adds the script to the cache (SCRIPT EXISTS sees it afterwards).  As in
 Redis 7.0, nothing reseeds ``math.random`` between runs (scripts that want a
-repeatable sequence call ``math.randomseed``).  DIVERGENCE: SCRIPT DEBUG
-YES/SYNC (the Lua debugger) is answered with an error.
+repeatable sequence call ``math.randomseed``).  SCRIPT DEBUG YES/SYNC and
+the EVAL that follows are the Lua debugger's (``ldb``): ``eval_generic``
+hands a client with the LUA_DEBUG flag over to ``ldb.eval_with_debugging``.
 """
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ import hashlib
 from typing import Any
 
 from omakase import replies
-from omakase.scripting import state
+from omakase.networking import ClientFlag
+from omakase.scripting import ldb, state
 from omakase.scripting.run import FLAG_EVAL_COMPAT_MODE, FLAG_NAMES, make_ctx, numkeys_fit
 from omakase.util import parse_ll
 
 NOSCRIPT = "-NOSCRIPT No matching script. Please use EVAL."
+_LUA_DEBUG = ClientFlag.LUA_DEBUG
 # numkeys as sent most of the time: canonical small integers, no parse_ll.
 _SMALL_INTS = {b"%d" % i: i for i in range(256)}
 
@@ -118,7 +121,11 @@ def eval_generic(c: Any, argv: list[bytes], evalsha: bool = False,
     directly by ``commands/scripting_cmds``).  The hot case (EVAL of a cached
     body) is two dict lookups before the run: the cache is also keyed by the
     body itself, so no SHA1 is computed again (Redis hashes the body on every
-    EVAL), and the script carries its run contexts."""
+    EVAL), and the script carries its run contexts.  A client that asked
+    for SCRIPT DEBUG gets a debugging session around this same path."""
+    if c.flags & _LUA_DEBUG:
+        ldb.eval_with_debugging(c, argv, evalsha, read_only, eval_generic)
+        return
     numkeys = _SMALL_INTS.get(argv[2])      # never negative
     if numkeys is None:
         ok, numkeys = parse_ll(argv[2])
@@ -190,14 +197,7 @@ def script_load(c: Any, argv: list[bytes]) -> None:
 
 
 def script_debug(c: Any, argv: list[bytes]) -> None:
-    mode = argv[2].lower()
-    if mode == b"no":
-        c.add_reply_ok()
-    elif mode in (b"yes", b"sync"):
-        # DIVERGENCE: the Lua debugger (ldb) is not implemented.
-        c.add_reply_error("SCRIPT DEBUG is not supported by this server")
-    else:
-        c.add_reply_error("Use SCRIPT DEBUG YES/SYNC/NO")
+    ldb.script_debug(c, argv)
 
 
 def script_kill(c: Any, argv: list[bytes]) -> None:

@@ -141,6 +141,63 @@ local function errh(err)
   return err
 end
 
+-- Debugger state and value representation (ldb.py, ldbCatStackValue).
+-- ldb_on is true while a debugging session runs (the line hook installed).
+local ldb_on = false
+local ldb_hook      -- the debugger's line/count hook (defined below)
+local ldb_line, ldb_breakpoint, ldb_debug = py.ldb_line, py.ldb_breakpoint, py.ldb_debug
+local sfmt, sbyte, sgsub, sfind, smatch = string.format, string.byte, string.gsub, string.find, string.match
+local tconcat, next = table.concat, next
+local getlocal, dgetmetatable = debug.getlocal, debug.getmetatable
+local LDB_MAX_DEPTH = 10    -- LDB_MAX_VALUES_DEPTH (LUA_MINSTACK/2)
+local cjson_null = py.cjson_null
+local ESC = {['\\'] = '\\\\', ['"'] = '\\"', ['\n'] = '\\n', ['\r'] = '\\r',
+             ['\t'] = '\\t', ['\a'] = '\\a', ['\b'] = '\\b'}
+local function esc(ch) return ESC[ch] or sfmt('\\x%02x', sbyte(ch)) end
+-- sdscatrepr: quoted, escapes for what C's isprint refuses
+local function repr_string(s) return '"' .. (sgsub(s, '[%c"\\\128-\255]', esc)) .. '"' end
+-- The address tostring gives (as %p), without a __tostring metamethod.
+local function pointer(v)
+  local mt = dgetmetatable(v)
+  local f = type(mt) == 'table' and rawget(mt, '__tostring') or nil
+  if f ~= nil then rawset(mt, '__tostring', nil) end
+  local s = tostring(v)
+  if f ~= nil then rawset(mt, '__tostring', f) end
+  return smatch(s, ': (.*)$') or s
+end
+local ldb_repr
+ldb_repr = function(v, level)
+  if level == LDB_MAX_DEPTH then return '<max recursion level reached! Nested table?>' end
+  level = level + 1
+  local t = type(v)
+  if t == 'string' then return repr_string(v)
+  elseif t == 'boolean' then return v and 'true' or 'false'
+  elseif t == 'number' then return sfmt('%g', v)
+  elseif t == 'nil' then return 'nil'
+  elseif t == 'table' then
+    -- both forms are built, the array one is kept if the keys were 1..n
+    local expected, is_array, n = 1, true, 0
+    local r1, r2 = {}, {}
+    local k, val = next(v)
+    while k ~= nil do
+      if is_array and (type(k) ~= 'number' or k ~= expected) then is_array = false end
+      n = n + 1
+      r1[n] = ldb_repr(val, level)
+      r2[n] = '[' .. ldb_repr(k, level) .. ']=' .. ldb_repr(val, level)
+      expected = expected + 1
+      k, val = next(v, k)
+    end
+    return '{' .. tconcat(is_array and r1 or r2, '; ') .. '}'
+  end
+  if t == 'userdata' then
+    -- cjson.null is Redis's NULL light userdata; any other userdata a
+    -- script reaches is an API function (a C function in Redis).
+    if v == cjson_null then return '"light-userdata@(nil)"' end
+    t = 'function'
+  end
+  return '"' .. t .. '@' .. pointer(v) .. '"'
+end
+
 local redis = {}
 local noop = function() end
 redis.call = py.call
@@ -163,8 +220,17 @@ redis.set_repl = py.set_repl
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.replicate_commands = function() return true end
 redis.acl_check_cmd = py.acl_check
-redis.breakpoint = function() return false end
-redis.debug = noop
+-- The Lua debugger's two functions (ldb.py): no-ops outside a session.
+redis.breakpoint = function()
+  if ldb_on then ldb_breakpoint() return true end
+  return false
+end
+redis.debug = function(...)
+  if not ldb_on then return end
+  local parts = {}
+  for i = 1, select('#', ...) do parts[i] = ldb_repr((select(i, ...)), 0) end
+  ldb_debug(tconcat(parts, ', '))
+end
 
 local m = {}
 for k, v in pairs(math) do m[k] = v end
@@ -357,6 +423,109 @@ end
 api.sethook = function(count)
   if count > 0 then sethook(hook, "", count) else sethook() end
   hook_count = count
+end
+-- The debugger (ldb.py, luaLdbLineHook).  Its hook replaces the count hook
+-- for the session: every line, and every 100000 instructions (the
+-- timeout check).  Lines of the bootstrap's own functions are not
+-- reported (Redis's equivalents are C functions, which have no lines).
+ldb_hook = function(event)
+  local i = getinfo(2, 'Sl')
+  if i == nil or i.source == INTERNAL then return end
+  ldb_line(event == 'count', i.currentline, i.short_src)
+end
+api.ldb_sethook = function(on)
+  ldb_on = on
+  if on then sethook(ldb_hook, 'l', 100000)
+  elseif hook_count > 0 then sethook(hook, '', hook_count) else sethook() end
+end
+-- The level, for the caller of this function, of the function the
+-- debugger stopped in (the frame below ldb_hook's); nil outside the hook.
+local function ldb_level()
+  local l = 2
+  while true do
+    local i = getinfo(l, 'f')
+    if i == nil then return nil end
+    if i.func == ldb_hook then return l end
+    l = l + 1
+  end
+end
+-- ldbPrintAll: name, value, name, value... of the current frame's locals.
+api.ldb_locals = function()
+  local lvl = ldb_level()
+  local out, n = {}, 0
+  if lvl then
+    local i = 1
+    while true do
+      local name, val = getlocal(lvl, i)
+      if name == nil then break end
+      if not sfind(name, '(*temporary)', 1, true) then
+        out[n + 1] = name
+        out[n + 2] = ldb_repr(val, 0)
+        n = n + 2
+      end
+      i = i + 1
+    end
+  end
+  return out
+end
+-- ldbPrint: the first local with that name from the current frame out
+-- (the bootstrap's frames skipped), then the globals KEYS and ARGV.
+api.ldb_print = function(name)
+  local lvl = ldb_level()
+  while lvl do
+    local info = getinfo(lvl, 'S')
+    if info == nil then break end
+    if info.source ~= INTERNAL then
+      local i = 1
+      while true do
+        local n, val = getlocal(lvl, i)
+        if n == nil then break end
+        if n == name then return ldb_repr(val, 0) end
+        i = i + 1
+      end
+    end
+    lvl = lvl + 1
+  end
+  if name == 'KEYS' or name == 'ARGV' then return ldb_repr(rawget(G, name), 0) end
+  return nil
+end
+-- ldbTrace: "In"/"From", name, line for each frame of the script.
+api.ldb_trace = function()
+  local lvl = ldb_level()
+  local first = lvl
+  local out, n = {}, 0
+  while lvl do
+    local i = getinfo(lvl, 'Snl')
+    if i == nil then break end
+    if sfind(i.short_src, 'user_script', 1, true) then
+      out[n + 1] = lvl == first and 'In' or 'From'
+      out[n + 2] = i.name or 'top level'
+      out[n + 3] = i.currentline
+      n = n + 3
+    end
+    lvl = lvl + 1
+  end
+  return out
+end
+-- ldbEval: as an expression ("return " prepended), else as a statement;
+-- (true, representation of the first value) or (false, message).
+api.ldb_eval = function(code)
+  local f, err = loadstring('return ' .. code, '@ldb_eval')
+  if not f then
+    f, err = loadstring(code, '@ldb_eval')
+    if not f then return false, err end
+  end
+  setfenv(f, env)
+  local ok, r = rawpcall(f)
+  if ok then return true, ldb_repr(r, 0) end
+  if type(r) == 'userdata' then
+    local v = py_unwrap(r)
+    if v ~= nil then r = v end
+  end
+  if type(r) == 'table' and type(r.err) == 'string' then r = r.err
+  elseif type(r) == 'number' then r = tostring(r)
+  elseif type(r) ~= 'string' then r = '(null)' end
+  return false, r
 end
 local function unkill()
   killed = false
@@ -567,6 +736,10 @@ class LuaEngine:
         py[b"sha1hex"] = self._sha1hex
         py[b"error_reply"] = self._error_reply
         py[b"interrupt"] = st.lua_interrupt
+        # The debugger's callbacks go to the session running (ldb.py).
+        py[b"ldb_line"] = lambda *a: st.ldb_session.line_hook(*a)
+        py[b"ldb_breakpoint"] = lambda: st.ldb_session.breakpoint()
+        py[b"ldb_debug"] = lambda s: st.ldb_session.debug(s)
         py[b"random"] = self._random
         py[b"randomseed"] = self._randomseed
         py[b"register_function"] = self._register_function
@@ -604,6 +777,11 @@ class LuaEngine:
         self._raw_rawget = api[b"rawget"]
         self._argerror = api[b"argerror"]
         self._load = api[b"load"] if mode == "function" else None
+        self.ldb_sethook = api[b"ldb_sethook"]
+        self.ldb_locals = api[b"ldb_locals"]
+        self.ldb_print = api[b"ldb_print"]
+        self.ldb_trace = api[b"ldb_trace"]
+        self.ldb_eval = api[b"ldb_eval"]
 
     def raise_error(self, msg: str | bytes) -> None:
         """luaL_error from a Python callback: the message, prefixed with the
@@ -712,6 +890,10 @@ class LuaEngine:
         """luaPushErrorBuff: a table {err="CODE message"}."""
         if isinstance(msg, str):
             msg = msg.encode()
+        ldb = self.scripting.ldb_session
+        if ldb is not None and ldb.step:
+            # luaPushErrorBuff logs the error while the debugger steps.
+            ldb.log(b"<error> " + msg)
         if msg.startswith(b"-"):
             sp = msg.find(b" ")
             if sp < 0:

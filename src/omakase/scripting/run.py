@@ -157,6 +157,10 @@ class ScriptingState:
         # server (Redis 7.0 no longer calls redisSrand48(0) per EVAL).
         self.rand = RedisRand48()
         self._flag_cache: dict[Any, int] = {}     # Command -> plain int flags
+        # The Lua debugger's session (ldb.Session) while one runs, else None.
+        self.ldb_session: Any = None
+        self.ldb_children: list[int] = []           # pids of forked debugging sessions
+        self.ldb_shutdown_hook = False
 
     # -- the Lua states ------------------------------------------------------
     @property
@@ -317,6 +321,9 @@ class ScriptingState:
             if raise_error:
                 raise ScriptRaise(t)
             return t
+        ldb = self.ldb_session
+        if ldb is not None and ldb.step:
+            ldb.log_command(argv)
         v, is_err = self._script_call(ctx, engine, argv)
         if is_err and raise_error:
             raise ScriptRaise(v)
@@ -366,7 +373,13 @@ class ScriptingState:
             del server.pending_propagate[mark:]
         reply = b"".join(fake.reply)
         fake.reply = []
-        return engine.reply_to_lua(reply)
+        ldb = self.ldb_session
+        if ldb is None:
+            return engine.reply_to_lua(reply)
+        result = engine.reply_to_lua(reply)
+        if ldb.step:
+            ldb.log_reply(reply)
+        return result
 
     def lua_acl_check(self, *args: Any) -> bool:
         engine = self._engine()
