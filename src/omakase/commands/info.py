@@ -46,8 +46,12 @@ without the memory module) reports the process RSS as ``used_memory``.
 
 Latencystats
 ------------
-DIVERGENCE: the section header is printed but per-command latency histograms
-(``latency-tracking``) are not kept yet, so it has no lines.
+One ``latency_percentiles_usec_<command>`` line per command that ran, from
+the per-command histograms ``latency-tracking`` keeps (``commands/latency``,
+which LATENCY HISTOGRAM reads too), at the percentiles of
+``latency-tracking-info-percentiles``.  DIVERGENCE: the lines come in
+the order the commands first ran (Redis walks its command table: hash
+order).
 """
 from __future__ import annotations
 
