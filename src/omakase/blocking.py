@@ -84,10 +84,17 @@ A SHUTDOWN waiting for lagging replicas blocks its client with
 ``reply_to_clients_blocked_on_shutdown`` (a cancelled shutdown) unblocks it;
 CLIENT UNBLOCK answers 0 for it.
 
-The command statistics of a served command get the serving time added
-(``updateStatsOnUnblock``); a served reply that is an error counts as a
-failed call.  DIVERGENCE: the slowlog and latency monitor do not see the
-unblock.
+Statistics of a command that blocks, as Redis 7.0.15 keeps them: the
+call counts in calls and usec when it runs, but neither its latency
+histogram sample nor its slowlog entry is taken then
+(``note_blocked_call``, called by the input path when a call left its
+client blocked).  When the client is served, ``update_stats_on_unblock``
+(updateStatsOnUnblock) adds the serving time to usec, the whole duration to
+the histogram and (past the threshold) the slowlog, a "command-unblocking"
+latency event, and a failed call if the reply was an error; CLIENT UNBLOCK
+does the same with an empty slowlog entry (Redis has freed the argv by
+then).  A timeout, and a WAIT answered by its replicas, leave no histogram
+sample and no slowlog entry, as in 7.0.15.
 """
 from __future__ import annotations
 
@@ -99,6 +106,7 @@ from typing import Any, Callable, Iterable
 
 from omakase import replies
 from omakase.commands.registry import command
+from omakase.commands.slowlog import slowlog_push_if_needed
 from omakase.networking import ClientFlag
 from omakase.util import LLONG_MAX, LLONG_MIN, parse_ll
 
@@ -260,7 +268,8 @@ def deny_blocking(c: Any) -> bool:
 # ---------------------------------------------------------------------------
 class BlockState:
     """What Redis keeps in ``c->bpop`` (plus the callbacks)."""
-    __slots__ = ("btype", "db", "keys", "deadline", "seq", "on_ready", "on_timeout")
+    __slots__ = ("btype", "db", "keys", "deadline", "seq", "on_ready", "on_timeout",
+                 "call_us")
 
     def __init__(self, btype: int, db: Any, keys: list[bytes], deadline: int, seq: int,
                  on_ready: OnReady, on_timeout: OnTimeout | None) -> None:
@@ -271,6 +280,7 @@ class BlockState:
         self.seq = seq
         self.on_ready = on_ready
         self.on_timeout = on_timeout
+        self.call_us = 0            # c->duration: the call that blocked
 
 
 class Blocking:
@@ -341,6 +351,17 @@ class Blocking:
                                  and e[2].bpop.seq == e[1]]
                 heapq.heapify(self.timeouts)
         return bs
+
+    def note_blocked_call(self, c: Any, cmd: Any) -> None:
+        """Right after a top-level call left ``c`` blocked: the call counts
+        in calls and usec now, but its latency sample and slowlog entry wait
+        for ``update_stats_on_unblock`` (Redis 7.0's call() skips both for a
+        blocked client).  Its duration is the sample call() just appended."""
+        samples = cmd.latency_samples
+        us = samples.pop() if samples else 0
+        cmd.count_without_sample(us)
+        if c.bpop is not None:
+            c.bpop.call_us = us
 
     def unblock(self, c: Any) -> None:
         """unblockClient: leave the blocked state, resume input in before_sleep."""
@@ -467,12 +488,33 @@ class Blocking:
             return
         cmd = c.lastcmd
         if cmd is not None:
-            cmd.add_usec((time.perf_counter_ns() - start) // 1000)
-            if server.stat_total_error_replies > errors:
-                cmd.failed_calls += 1
+            update_stats_on_unblock(c, cmd, bs.call_us, (time.perf_counter_ns() - start) // 1000,
+                                    server.stat_total_error_replies > errors, c.argv)
         self.unblock(c)
         if server.pending_propagate and not server.in_call:
             server.flush_propagation()
+
+
+def update_stats_on_unblock(c: Any, cmd: Any, call_us: int, reply_us: int, failed: bool,
+                            argv: list[bytes]) -> None:
+    """updateStatsOnUnblock (Redis 7.0): a served blocked command gets the
+    serving time in its usec, its whole duration (the call that blocked
+    plus the serving) in the latency histogram and, past the threshold, the
+    slowlog, and a "command-unblocking" latency event.  Redis 7.0.15 calls
+    it when a keyed wait is served and on CLIENT UNBLOCK (whose slowlog
+    entry has no arguments: the client's argv is already gone there), not
+    on a timeout or when WAIT is answered."""
+    server = c.server
+    cmd.add_usec(reply_us)
+    if failed:
+        cmd.failed_calls += 1
+    total = call_us + reply_us
+    latency = getattr(server, "latency", None)
+    if latency is not None:
+        latency.add_histogram_sample(cmd, total)
+        latency.add_sample_if_needed(b"command-unblocking", reply_us // 1000)
+    if getattr(server, "slowlog", None) is not None:
+        slowlog_push_if_needed(server, c, cmd, argv, total)
 
 
 def blocking_state(server: Any) -> Blocking:
@@ -536,6 +578,7 @@ def client_unblock_command(c: Any, argv: list[bytes]) -> None:
         st.reply_timeout(target, target.bpop)
     cmd = target.lastcmd
     if cmd is not None:
-        cmd.failed_calls += 1       # updateStatsOnUnblock(target, 0, 0, 1): either way
+        # updateStatsOnUnblock(target, 0, 0, 1), whichever reply it got.
+        update_stats_on_unblock(target, cmd, target.bpop.call_us, 0, True, [])
     st.unblock(target)
     c.add_reply_int(1)

@@ -162,6 +162,7 @@ _STOP_INPUT = ClientFlag.BLOCKED | ClientFlag.PAUSED
 _REPLY_SKIP_BITS = (ClientFlag.REPLY_OFF | ClientFlag.REPLY_SKIP | ClientFlag.REPLY_SKIP_NEXT
                     | ClientFlag.TRACKING_CACHING)
 _CLOSING = ClientFlag.CLOSING
+_BLOCKED = ClientFlag.BLOCKED
 _STOP_OR_CLOSING = _STOP_INPUT | _CLOSING
 # Client states under which a request takes the full Server.process_command
 # (1 << 44 is acl.ACL_RESTRICTED, which imports this module).
@@ -379,6 +380,9 @@ class Client:
                         if flags & _REPLY_SKIP_BITS:
                             reset_reply_skip(self)
                         if flags & _STOP_OR_CLOSING:
+                            if flags & _BLOCKED and cmd is not None:
+                                # (process_command did this for its own call)
+                                server.blocking_state.note_blocked_call(self, cmd)
                             if not flags & _CLOSING:
                                 # the rest go back (found by identity: each
                                 # request is its own list)

@@ -500,6 +500,8 @@ class Server:
                 self.no_touch = False
         else:
             self.call(c, cmd, argv)
+        if c.flags & ClientFlag.BLOCKED:
+            self.blocking_state.note_blocked_call(c, cmd)
         if self.ready_keys:
             self.ready_keys_handler()
 

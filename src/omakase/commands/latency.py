@@ -130,6 +130,15 @@ class Latency:
                         h = hists[cmd] = Counter()
                     h.update(samples)
 
+    def add_histogram_sample(self, cmd: Any, usec: int) -> None:
+        """updateCommandLatencyHistogram for a duration measured outside
+        call() (a blocked command when it is served)."""
+        if self.server.latency_tracking:
+            h = self._histograms.get(cmd)
+            if h is None:
+                h = self._histograms[cmd] = Counter()
+            h[usec] += 1
+
     def add_sample(self, event: bytes, ms: int) -> None:
         """latencyAddSample."""
         ts = self.events.get(event)

@@ -179,6 +179,13 @@ class Command:
         samples = self.latency_samples
         return self._usec + sum(samples) if samples else self._usec
 
+    def count_without_sample(self, usec: int) -> None:
+        """One call of usec that counts in calls and usec but not in the
+        latency histogram (a call that blocked: its sample is taken when
+        it is served)."""
+        self._calls += 1
+        self._usec += usec
+
     def add_usec(self, usec: int) -> None:
         """Time spent for this command outside call() (a blocked client
         served later)."""

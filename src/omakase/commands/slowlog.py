@@ -43,6 +43,7 @@ from typing import Any
 
 
 from omakase.commands.registry import CmdFlag, command
+from omakase.networking import ClientFlag
 from omakase.util import parse_ll
 
 MAX_ARGC = 32
@@ -50,6 +51,7 @@ MAX_STRING = 128
 REDACTED = b"(redacted)"
 _SKIP_SLOWLOG = CmdFlag.SKIP_SLOWLOG
 _FAST = CmdFlag.FAST
+_BLOCKED = ClientFlag.BLOCKED
 _SKIP_MONITOR_OR_ADMIN = CmdFlag.SKIP_MONITOR | CmdFlag.ADMIN
 
 SLOWLOG_HELP = [
@@ -89,6 +91,16 @@ class SlowLog:
         self.next_id += 1
         if len(self.entries) > max_len:
             del self.entries[max_len:]
+
+
+def slowlog_push_if_needed(server: Any, c: Any, cmd: Any, argv: list[bytes],
+                           duration: int) -> None:
+    """slowlogPushCurrentCommand: past slowlog-log-slower-than, unless the
+    command is SKIP_SLOWLOG; the arguments as redactClientCommandArgument
+    leaves them."""
+    if 0 <= server.after_call_state.slowlog_us <= duration and not cmd.flags & _SKIP_SLOWLOG:
+        server.slowlog.push(c, redact(cmd, argv) if cmd.fullname in _REDACTING else argv,
+                            duration, server.config.slowlog_max_len)
 
 
 def redact(cmd: Any, argv: list[bytes]) -> list[bytes]:
@@ -163,13 +175,14 @@ def install(server: Any) -> None:
     skip = _SKIP_MONITOR_OR_ADMIN
 
     def after_call(c: Any, cmd: Any, argv: list[bytes], duration: int) -> None:
-        """Monitors, slowlog and latency events: only past a threshold."""
+        """Monitors, slowlog and latency events: only past a threshold.
+        A command that blocked goes to the slowlog when it is served
+        (``blocking.update_stats_on_unblock``), with its whole duration."""
         flags = cmd.flags
         if server.monitors and not flags & skip and not server.loading:
             monitor_feed(server, c, redact(cmd, argv) if cmd.fullname in _REDACTING else argv)
-        if 0 <= state.slowlog_us <= duration and not flags & _SKIP_SLOWLOG:
-            server.slowlog.push(c, redact(cmd, argv) if cmd.fullname in _REDACTING else argv,
-                                duration, cfg.slowlog_max_len)
+        if not c.flags & _BLOCKED:
+            slowlog_push_if_needed(server, c, cmd, argv, duration)
         if state.latency_us and duration >= state.latency_us:
             latency_state.add_sample(b"fast-command" if flags & _FAST else b"command",
                                      duration // 1000)
