@@ -61,7 +61,30 @@ a time (``_locate_fast``: between two XZEROs every byte is a one-byte
 opcode, so spans are a ``translate`` and a ``sum``); PFMERGE, which sets
 registers in increasing order, instead resumes each scan where the previous
 one stopped (``sparse_set``'s ``stack``), so a merge into a sparse key is one
-pass, not quadratic.
+pass, not quadratic.  ``sparse_set`` is the reference; the commands use it
+only for malformed sparse values.
+
+The per-value cache (``HLLBuffer``)
+-----------------------------------
+A value PF* commands have worked on keeps a ``bytearray`` subclass as its
+``RawString.buf``: the bytes (still the only truth) plus the register
+histogram and, sparse, ``starts``: for every opcode byte the first register
+of its opcode, a sorted ``array('H')``.  ``_sparse_set_cached`` finds the
+opcode with a bisect and mirrors each byte edit (the same cases, splits and
+merges as ``sparse_set``) with the same slice edit of ``starts``; every
+register change moves one histogram count, so PFCOUNT after PFADD is the
+estimator alone.  The cache is trusted only while a snapshot of the bytes
+still equals them (a memcmp), since SETRANGE, APPEND or SETBIT may edit the
+bytes in place; otherwise it is rebuilt from the bytes.  A dense PFADD with
+no valid cache edits the bytes alone.
+
+PFCOUNT of several keys and PFMERGE (``hllMerge``) keep the maximum of
+dense sources as packed integers (``packed_max``: SWAR on 6-bit lanes with
+a guard bit, no unpacking) and of sparse ones as one byte per register.  A
+PFMERGE into an empty sparse key writes the greedy encoding in one pass
+(``sparse_from_empty``, equal to what ordered ``hllSparseSet`` calls leave);
+into a non-empty sparse key only registers that grow are set (the others
+are Redis's case A, a no-op).
 
 Replies, dirty, notifications (as 7.0.15)
 -----------------------------------------
@@ -83,6 +106,7 @@ import math
 import random as _random
 import re
 import struct
+from array import array
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
@@ -136,6 +160,7 @@ _SPAN = [(b + 1) if b < 0x40 else (0 if b < 0x80 else (b & 3) + 1)
 _SPAN_BYTES = bytes(_SPAN)
 _XZERO_RE = re.compile(rb"[\x40-\x7f]")
 _XZERO_SPLIT = re.compile(rb"([\x40-\x7f][\x00-\xff]?)")
+_NONZERO_RUN = re.compile(rb"[^\x00]+")
 
 # bytes.translate tables for the dense (un)packing.
 _T_AND63 = bytes(b & 63 for b in range(256))
@@ -158,32 +183,50 @@ _EMPTY_REGS = bytes(HLL_REGISTERS)
 # ---------------------------------------------------------------------------
 # Hashing
 # ---------------------------------------------------------------------------
+_BLOCKS = tuple(struct.Struct("<%dQ" % i).unpack_from for i in range(33))
+
+
 def murmur64a(data: bytes, seed: int = HLL_SEED) -> int:
     """MurmurHash64A as in Redis (little-endian blocks, tail XOR-ed in)."""
     n = len(data)
     m = _MUR_M
-    h = (seed ^ (n * m)) & _M64
+    M = _M64
+    h = (seed ^ (n * m)) & M
     nblocks = n >> 3
     if nblocks:
-        for k in struct.unpack_from("<%dQ" % nblocks, data):
-            k = (k * m) & _M64
-            k ^= k >> 47
-            h ^= (k * m) & _M64
-            h = (h * m) & _M64
-    rem = n & 7
-    if rem:
-        h ^= int.from_bytes(data[n - rem:], "little")
-        h = (h * m) & _M64
-    h ^= h >> 47
-    h = (h * m) & _M64
+        unpack = _BLOCKS[nblocks] if nblocks <= 32 else struct.Struct("<%dQ" % nblocks).unpack_from
+        for k in unpack(data):
+            k = k * m & M
+            h = ((k ^ (k >> 47)) * m & M ^ h) * m & M
+        if n & 7:
+            h = (h ^ int.from_bytes(data[n & ~7:], "little")) * m & M
+    elif n:
+        h = (h ^ int.from_bytes(data, "little")) * m & M
+    h = (h ^ (h >> 47)) * m & M
     return h ^ (h >> 47)
 
 
 def pat_len(ele: bytes) -> tuple[int, int]:
-    """hllPatLen: (register index, run length of zeros + 1)."""
-    h = murmur64a(ele)
-    rest = (h >> HLL_P) | (1 << HLL_Q)
-    return h & HLL_P_MASK, (rest & -rest).bit_length()
+    """hllPatLen: (register index, run length of zeros + 1).  The hash is
+    inlined (this is the per-element cost of PFADD)."""
+    n = len(ele)
+    m = _MUR_M
+    M = _M64
+    h = (HLL_SEED ^ (n * m)) & M
+    nblocks = n >> 3
+    if nblocks:
+        unpack = _BLOCKS[nblocks] if nblocks <= 32 else struct.Struct("<%dQ" % nblocks).unpack_from
+        for k in unpack(ele):
+            k = k * m & M
+            h = ((k ^ (k >> 47)) * m & M ^ h) * m & M
+        if n & 7:
+            h = (h ^ int.from_bytes(ele[n & ~7:], "little")) * m & M
+    elif n:
+        h = (h ^ int.from_bytes(ele, "little")) * m & M
+    h = (h ^ (h >> 47)) * m & M
+    h ^= h >> 47
+    rest = (h >> HLL_P) | 0x4000000000000
+    return h & 0x3fff, (rest & -rest).bit_length()
 
 
 # ---------------------------------------------------------------------------
@@ -253,6 +296,49 @@ def registers_max(a: bytes, b: bytes) -> bytes:
     return ((ia & sel) | (ib & (_ALL_ONES ^ sel))).to_bytes(HLL_REGISTERS, "little")
 
 
+def _dense_lanes(data) -> bytes:
+    """The 16384 registers of the 12288 packed register bytes 'data', one
+    byte each, in lane order (registers 0,4,8,..., then 1,5,9,...): enough
+    for a histogram, and cheaper than ``dense_registers``'s interleave."""
+    a, b, c = data[0::3], data[1::3], data[2::3]
+    return b"".join((a.translate(_T_AND63),
+                     _or_bytes(a.translate(_T_SHR6), b.translate(_T_LOW4_SHL2)),
+                     _or_bytes(b.translate(_T_SHR4), c.translate(_T_LOW2_SHL4)),
+                     c.translate(_T_SHR2)))
+
+
+# The packed register bytes read as one little-endian integer hold register
+# i in bits 6*i..6*i+5.  _E6 selects the even registers (a 6-bit value in
+# every 12-bit slot), _G6 the bit just above each of them (the guard bit).
+_E6 = sum(63 << (12 * i) for i in range(HLL_REGISTERS // 2))
+_G6 = sum(64 << (12 * i) for i in range(HLL_REGISTERS // 2))
+
+
+def packed_max(x: int, y: int) -> int:
+    """Per-register max of two packed dense register arrays (as integers),
+    SWAR style on the even and the odd registers in turn: in a 12-bit slot
+    ``(a | 64) - b`` keeps bit 6 exactly when ``a >= b`` and never borrows
+    from the next slot; the guard bit minus itself shifted down is the
+    6-bit select mask."""
+    E = _E6
+    G = _G6
+    a = x & E
+    b = y & E
+    t = ((a | G) - b) & G
+    sel = t - (t >> 6)
+    even = (a & sel) | (b & (sel ^ E))
+    a = (x >> 6) & E
+    b = (y >> 6) & E
+    t = ((a | G) - b) & G
+    sel = t - (t >> 6)
+    return even | (((a & sel) | (b & (sel ^ E))) << 6)
+
+
+def packed_registers(content) -> int:
+    """The packed registers of a dense HLL as an integer."""
+    return int.from_bytes(content[HLL_HDR_SIZE:HLL_DENSE_SIZE], "little")
+
+
 # ---------------------------------------------------------------------------
 # Sparse representation
 # ---------------------------------------------------------------------------
@@ -300,6 +386,40 @@ def sparse_registers(buf) -> bytes | None:
     return bytes(regs)
 
 
+# The registers each one-byte opcode stands for (XZERO's first byte: none).
+_EXPAND = tuple(bytes(b + 1) if b < 0x40 else
+                (b"" if b < 0x80 else bytes((((b >> 2) & 0x1f) + 1,)) * ((b & 3) + 1))
+                for b in range(256))
+
+
+def sparse_registers_fast(buf) -> bytes | None:
+    """``sparse_registers`` in C-level passes: the XZEROs are split off by
+    the regex (as in ``sparse_histogram``) and each stretch of one-byte
+    opcodes is expanded with ``map`` over a table of 256 expansions and one
+    ``join``.  When the runs do not add up to exactly 16384 registers (a
+    corrupted value), the step-by-step decoder decides, for Redis's exact
+    treatment of overflowing runs."""
+    parts = _XZERO_SPLIT.split(buf[HLL_HDR_SIZE:])
+    exp = _EXPAND.__getitem__
+    join = b"".join
+    if len(parts) == 1:
+        regs = join(map(exp, parts[0]))
+    else:
+        pieces = []
+        add = pieces.append
+        for i in range(0, len(parts) - 1, 2):
+            add(join(map(exp, parts[i])))
+            xz = parts[i + 1]
+            if len(xz) != 2:
+                return sparse_registers(buf)
+            add(bytes(((xz[0] & 0x3f) << 8 | xz[1]) + 1))
+        add(join(map(exp, parts[-1])))
+        regs = join(pieces)
+    if len(regs) != HLL_REGISTERS:
+        return sparse_registers(buf)
+    return regs
+
+
 def sparse_histogram(buf) -> list[int] | None:
     """hllSparseRegHisto: the histogram, or None if the runs do not add up
     to 16384 registers.  The XZERO opcodes are split off in C (a regex that
@@ -330,7 +450,7 @@ def sparse_to_dense(buf: bytearray) -> bool:
     """hllSparseToDense, in place.  False if the sparse form is corrupted."""
     if buf[4] == HLL_DENSE:
         return True
-    regs = sparse_registers(buf)
+    regs = sparse_registers_fast(buf)
     if regs is None:
         return False
     hdr = bytearray(buf[:HLL_HDR_SIZE])
@@ -562,14 +682,26 @@ def count_from_histogram(histo: list[int]) -> int:
 
 
 def registers_histogram(regs: bytes) -> list[int]:
+    """The histogram of register values (one byte each, any order):
+    ``bytes.count`` of each value present (``in`` is a memchr), stopping
+    once every register is accounted for."""
+    histo = [0] * 64
+    left = len(regs)
     count = regs.count
-    return [count(v) if v in regs else 0 for v in range(64)]
+    for v in range(64):
+        if v in regs:
+            n = count(v)
+            histo[v] = n
+            left -= n
+            if not left:
+                break
+    return histo
 
 
 def hll_count(buf) -> int | None:
     """hllCount of a stored HLL (dense or sparse); None if corrupted."""
     if buf[4] == HLL_DENSE:
-        return count_from_histogram(registers_histogram(dense_registers(buf)))
+        return count_from_histogram(registers_histogram(_dense_lanes(buf[HLL_HDR_SIZE:])))
     histo = sparse_histogram(buf)
     if histo is None:
         return None
@@ -580,7 +712,7 @@ def hll_registers(buf) -> bytes | None:
     """All 16384 registers (``hllMerge``'s input), None if corrupted."""
     if buf[4] == HLL_DENSE:
         return dense_registers(buf)
-    return sparse_registers(buf)
+    return sparse_registers_fast(buf)
 
 
 def hll_add(buf: bytearray, ele: bytes, max_bytes: int) -> int:
@@ -611,6 +743,230 @@ def sparse_decode(buf) -> bytes:
             out.append(b"v:%d,%d" % (((b >> 2) & 0x1f) + 1, (b & 3) + 1))
             p += 1
     return b" ".join(out)
+
+
+# ---------------------------------------------------------------------------
+# The per-value cache: register histogram and sparse opcode index
+# ---------------------------------------------------------------------------
+class HLLBuffer(bytearray):
+    """The ``RawString.buf`` of an HLL that PF* commands have worked on: the
+    bytes themselves (the only truth, what GET, RDB and replicas see) plus
+    what is derived from them, kept up to date by every edit made here:
+
+    * ``histo``: the register histogram, so PFCOUNT after PFADD is the
+      estimator alone, not a pass over 16384 registers;
+    * ``starts`` (sparse only): an ``array('H')`` with one entry per opcode
+      byte, the first register of the opcode that byte belongs to (both
+      bytes of an XZERO carry the same value).  It is sorted, so the opcode
+      covering register i is a ``bisect``, and an edit of the opcode bytes
+      is mirrored by the same slice edit of ``starts`` (register numbers,
+      unlike byte offsets, do not move when bytes are inserted or deleted);
+    * ``snap``: a copy of the bytes when the rest was last valid.  Other
+      commands (SETRANGE, APPEND, SETBIT, ...) may edit the bytes in place,
+      so the cache is used only while ``snap == self`` (a memcmp)."""
+    __slots__ = ("snap", "histo", "starts")
+
+
+def _sparse_index(buf) -> tuple[array, list[int]] | None:
+    """(``starts``, histogram) of a well-formed sparse HLL: every XZERO
+    complete and the runs adding up to exactly 16384 registers; None
+    otherwise (such a value is edited by the step-by-step ``sparse_set``,
+    which reproduces Redis's behaviour on corrupted input)."""
+    parts = _XZERO_SPLIT.split(buf[HLL_HDR_SIZE:])
+    spans: list[int] = []
+    ext = spans.extend
+    table = _SPAN_BYTES
+    for i in range(0, len(parts) - 1, 2):
+        ext(parts[i].translate(table))
+        xz = parts[i + 1]
+        if len(xz) != 2:
+            return None
+        ext((0, ((xz[0] & 0x3f) << 8 | xz[1]) + 1))
+    ext(parts[-1].translate(table))
+    starts = list(accumulate(spans, initial=0))
+    if starts.pop() != HLL_REGISTERS:
+        return None
+    histo = sparse_histogram(buf)
+    if histo is None:  # pragma: no cover - same criterion
+        return None
+    return array("H", starts), histo
+
+
+def _cached(o) -> HLLBuffer | None:
+    """The value's buffer with a valid cache (built if needed; the buffer
+    becomes an ``HLLBuffer``), or None for a malformed sparse value."""
+    buf = o.buf
+    if buf.__class__ is HLLBuffer:
+        snap = buf.snap
+        if snap is not None and snap == buf:
+            return buf
+    else:
+        buf = HLLBuffer(buf)
+        o.buf = buf
+    buf.snap = None
+    if buf[4] == HLL_DENSE:
+        buf.starts = None
+        buf.histo = registers_histogram(_dense_lanes(buf[HLL_HDR_SIZE:]))
+    else:
+        idx = _sparse_index(buf)
+        if idx is None:
+            buf.starts = None
+            return None
+        buf.starts, buf.histo = idx
+    buf.snap = bytes(buf)
+    return buf
+
+
+def _valid_cache(buf) -> bool:
+    return buf.__class__ is HLLBuffer and buf.snap is not None and buf.snap == buf
+
+
+def _dense_set_cached(buf: HLLBuffer, index: int, count: int) -> int:
+    """hllDenseSet keeping the histogram; 1 if the register changed."""
+    pos = index * 6
+    byte = HLL_HDR_SIZE + (pos >> 3)
+    fb = pos & 7
+    b0 = buf[byte]
+    if fb <= 2:
+        old = (b0 >> fb) & 63
+        if old >= count:
+            return 0
+        buf[byte] = (b0 & ~(63 << fb) & 0xff) | (count << fb)
+    else:
+        b1 = buf[byte + 1]
+        old = ((b0 >> fb) | (b1 << (8 - fb))) & 63
+        if old >= count:
+            return 0
+        buf[byte] = (b0 & ~(63 << fb) & 0xff) | ((count << fb) & 0xff)
+        fb8 = 8 - fb
+        buf[byte + 1] = (b1 & ~(63 >> fb8) & 0xff) | (count >> fb8)
+    histo = buf.histo
+    histo[old] -= 1
+    histo[count] += 1
+    return 1
+
+
+def _sparse_set_cached(buf: HLLBuffer, index: int, count: int, max_bytes: int) -> int:
+    """``sparse_set`` on a well-formed sparse HLL through its cache: the
+    same cases A-D, the same bytes, the same promotion; the opcode is found
+    with a bisect instead of a scan.  1 if the register changed, else 0."""
+    if count > HLL_SPARSE_VAL_MAX_VALUE:
+        return _promote_cached(buf, index, count)
+    starts = buf.starts
+    k = bisect_right(starts, index) - 1
+    first = starts[k]
+    if k and starts[k - 1] == first:    # the second byte of an XZERO
+        k -= 1
+    p = k + HLL_HDR_SIZE
+    b = buf[p]
+    if b >= 0x80:                       # VAL
+        old = ((b >> 2) & 0x1f) + 1
+        if old >= count:                # case A
+            return 0
+        runlen = (b & 3) + 1
+        if runlen == 1:                 # case B
+            buf[p] = ((count - 1) << 2) | 0x80
+            histo = buf.histo
+            histo[old] -= 1
+            histo[count] += 1
+            _merge_cached(buf, starts, k)
+            return 1
+        last = first + runlen - 1
+        oldlen = 1
+        ops = []
+        sts = []
+        if index != first:
+            ops.append(((old - 1) << 2 | (index - first - 1)) | 0x80)
+            sts.append(first)
+        ops.append(((count - 1) << 2) | 0x80)
+        sts.append(index)
+        if index != last:
+            ops.append(((old - 1) << 2 | (last - index - 1)) | 0x80)
+            sts.append(index + 1)
+    else:
+        old = 0
+        if b == 0:                      # case C
+            buf[p] = ((count - 1) << 2) | 0x80
+            histo = buf.histo
+            histo[0] -= 1
+            histo[count] += 1
+            _merge_cached(buf, starts, k)
+            return 1
+        if b < 0x40:
+            last = first + b
+            oldlen = 1
+        else:
+            last = first + ((b & 0x3f) << 8 | buf[p + 1])
+            oldlen = 2
+        ops = []
+        sts = []
+        n = index - first
+        if n > HLL_SPARSE_ZERO_MAX_LEN:
+            n -= 1
+            ops += ((n >> 8) | 0x40, n & 0xff)
+            sts += (first, first)
+        elif n:
+            ops.append(n - 1)
+            sts.append(first)
+        ops.append(((count - 1) << 2) | 0x80)
+        sts.append(index)
+        n = last - index
+        if n > HLL_SPARSE_ZERO_MAX_LEN:
+            n -= 1
+            ops += ((n >> 8) | 0x40, n & 0xff)
+            sts += (index + 1, index + 1)
+        elif n:
+            ops.append(n - 1)
+            sts.append(index + 1)
+    # Case D: the opcode becomes up to three (at most five bytes).
+    if len(ops) > oldlen and len(buf) + len(ops) - oldlen > max_bytes:
+        return _promote_cached(buf, index, count)
+    buf[p:p + oldlen] = bytes(ops)
+    starts[k:k + oldlen] = array("H", sts)
+    histo = buf.histo
+    histo[old] -= 1
+    histo[count] += 1
+    _merge_cached(buf, starts, k)
+    return 1
+
+
+def _merge_cached(buf: HLLBuffer, starts: array, k: int) -> None:
+    """``_merge_vals`` for the opcode at payload offset 'k' (scan from the
+    opcode before it), mirrored in ``starts``."""
+    if k:
+        k -= 1
+        if k and starts[k - 1] == starts[k]:
+            k -= 1
+    p = k + HLL_HDR_SIZE
+    end = len(buf)
+    scanlen = 5
+    while p < end and scanlen:
+        scanlen -= 1
+        b = buf[p]
+        if b < 0x80:
+            p += 2 if b >= 0x40 else 1
+            continue
+        if p + 1 < end:
+            b2 = buf[p + 1]
+            if b2 >= 0x80 and ((b ^ b2) & 0x7c) == 0:
+                n = (b & 3) + (b2 & 3) + 2
+                if n <= HLL_SPARSE_VAL_MAX_LEN:
+                    buf[p + 1] = (b & 0xfc) | (n - 1)
+                    del buf[p]
+                    del starts[p - HLL_HDR_SIZE + 1]
+                    end -= 1
+                    continue
+        p += 1
+    buf[15] |= 0x80
+
+
+def _promote_cached(buf: HLLBuffer, index: int, count: int) -> int:
+    """The promotion of ``_promote``; the histogram stays valid."""
+    regs = sparse_registers_fast(buf)
+    buf[4] = HLL_DENSE
+    buf[HLL_HDR_SIZE:] = pack_dense(regs)
+    buf.starts = None
+    return _dense_set_cached(buf, index, count)
 
 
 # ---------------------------------------------------------------------------
@@ -663,34 +1019,91 @@ def pfadd_command(c: Any, argv: list[bytes]) -> None:
         if not is_hll_or_reply(c, o):
             return
         o = unshare_string(db, key, o)
-    buf = o.buf
-    max_bytes = server.config.hll_sparse_max_bytes
-    for ele in argv[2:]:
-        index, count = pat_len(ele)
-        if buf[4] == HLL_DENSE:
-            r = dense_set(buf, index, count)
+    if len(argv) > 2:
+        buf = o.buf
+        if buf[4] == HLL_DENSE and not _valid_cache(buf):
+            # Dense with no cache: edit the bytes, leave the histogram to
+            # the next PFCOUNT.
+            for ele in argv[2:]:
+                index, count = pat_len(ele)
+                updated += dense_set(buf, index, count)
         else:
-            r = sparse_set(buf, index, count, max_bytes)
-        if r == 1:
-            updated += 1
-        elif r < 0:
-            c.add_reply_error(ERR_INVALID_HLL)
-            return
+            cb = _cached(o)
+            if cb is None:
+                r = _pfadd_slow(o.buf, argv, server.config.hll_sparse_max_bytes)
+                if r < 0:
+                    c.add_reply_error(ERR_INVALID_HLL)
+                    return
+                updated += r
+            else:
+                changed = 0
+                max_bytes = server.config.hll_sparse_max_bytes
+                for ele in argv[2:]:
+                    index, count = pat_len(ele)
+                    if cb[4] == HLL_DENSE:
+                        changed += _dense_set_cached(cb, index, count)
+                    else:
+                        changed += _sparse_set_cached(cb, index, count, max_bytes)
+                if changed:
+                    cb[15] |= 0x80
+                    cb.snap = bytes(cb)
+                    updated += changed
     if updated:
-        buf[15] |= 0x80
+        o.buf[15] |= 0x80
         db.signal_modified_key(key)
         server.notify(NOTIFY_STRING, "pfadd", key, db.id)
         server.dirty += updated
     c.add_reply(replies.CONE if updated else replies.CZERO)
 
 
-def _merge_keys(c: Any, keys: list[bytes]) -> tuple[Any, bool] | None:
-    """hllMerge over every existing key (PFCOUNT of several keys, PFMERGE):
-    the register-wise maximum (``_EMPTY_REGS`` when no key exists) and
-    whether any source was dense; None after the error reply."""
+def _pfadd_slow(buf: bytearray, argv: list[bytes], max_bytes: int) -> int:
+    """PFADD into a malformed sparse value, step by step as Redis does: the
+    number of registers changed, or -1 once corruption is detected."""
+    updated = 0
+    for ele in argv[2:]:
+        index, count = pat_len(ele)
+        if buf[4] == HLL_DENSE:
+            r = dense_set(buf, index, count)
+        else:
+            r = sparse_set(buf, index, count, max_bytes)
+        if r < 0:
+            return -1
+        updated += r
+    return updated
+
+
+class _Merged:
+    """hllMerge's running maximum over the source HLLs, kept in two forms so
+    that no source is converted more than needed: the sparse sources as
+    one byte per register (``registers_max``), the dense ones as packed
+    integers (``packed_max``, no unpacking at all)."""
+    __slots__ = ("regs", "packed", "any_dense")
+
+    def __init__(self) -> None:
+        self.regs: bytes | None = None
+        self.packed: int | None = None
+        self.any_dense = False
+
+    def packed_all(self) -> int:
+        """Everything as one packed integer (for a dense result)."""
+        x = self.packed
+        if self.regs is not None:
+            y = int.from_bytes(pack_dense(self.regs), "little")
+            x = y if x is None else packed_max(x, y)
+        return 0 if x is None else x
+
+    def histogram(self) -> list[int]:
+        if self.packed is None:
+            return registers_histogram(self.regs if self.regs is not None else _EMPTY_REGS)
+        return registers_histogram(_dense_lanes(
+            self.packed_all().to_bytes(HLL_DENSE_BYTES, "little")))
+
+
+def _merge_keys(c: Any, keys: list[bytes]) -> _Merged | None:
+    """hllMerge over every existing key (PFCOUNT of several keys, PFMERGE);
+    None after the error reply."""
     db = c.db
-    acc = _EMPTY_REGS
-    any_dense = False
+    acc = _Merged()
     for key in keys:
         o = db.lookup_read(key)
         if o is None:
@@ -699,13 +1112,16 @@ def _merge_keys(c: Any, keys: list[bytes]) -> tuple[Any, bool] | None:
             return None
         content = hll_content(o)
         if content[4] == HLL_DENSE:
-            any_dense = True
-        regs = hll_registers(content)
-        if regs is None:
-            c.add_reply_error(ERR_INVALID_HLL)
-            return None
-        acc = regs if acc is _EMPTY_REGS else registers_max(acc, regs)
-    return acc, any_dense
+            acc.any_dense = True
+            x = packed_registers(content)
+            acc.packed = x if acc.packed is None else packed_max(acc.packed, x)
+        else:
+            regs = sparse_registers_fast(content)
+            if regs is None:
+                c.add_reply_error(ERR_INVALID_HLL)
+                return None
+            acc.regs = regs if acc.regs is None else registers_max(acc.regs, regs)
+    return acc
 
 
 @command("pfcount")
@@ -714,7 +1130,7 @@ def pfcount_command(c: Any, argv: list[bytes]) -> None:
     if len(argv) > 2:
         merged = _merge_keys(c, argv[1:])
         if merged is not None:
-            c.add_reply_int(count_from_histogram(registers_histogram(merged[0])))
+            c.add_reply_int(count_from_histogram(merged.histogram()))
         return
     key = argv[1]
     o = db.lookup_read(key)
@@ -728,11 +1144,18 @@ def pfcount_command(c: Any, argv: list[bytes]) -> None:
     if not buf[15] & 0x80:
         card = int.from_bytes(buf[8:16], "little")
     else:
-        card = hll_count(buf)
-        if card is None:
-            c.add_reply_error(ERR_INVALID_HLL)
-            return
+        cb = _cached(o)
+        if cb is None:
+            card = hll_count(buf)
+            if card is None:
+                c.add_reply_error(ERR_INVALID_HLL)
+                return
+        else:
+            buf = cb
+            card = count_from_histogram(cb.histo)
         buf[8:16] = card.to_bytes(8, "little")
+        if cb is not None:
+            cb.snap = bytes(cb)
         db.signal_modified_key(key)
         c.server.dirty += 1
     c.add_reply_int(card)
@@ -745,7 +1168,6 @@ def pfmerge_command(c: Any, argv: list[bytes]) -> None:
     merged = _merge_keys(c, argv[1:])
     if merged is None:
         return
-    acc, use_dense = merged
     dest = argv[1]
     o = db.lookup_write(dest)
     if o is None:
@@ -753,29 +1175,94 @@ def pfmerge_command(c: Any, argv: list[bytes]) -> None:
         db.add(dest, o)
     else:
         o = unshare_string(db, dest, o)
-    buf = o.buf
-    if use_dense and not sparse_to_dense(buf):
-        c.add_reply_error(ERR_INVALID_HLL)
-        return
-    if buf[4] == HLL_SPARSE:
-        max_bytes = server.config.hll_sparse_max_bytes
-        stack: list = []
-        j = 0
-        n = HLL_REGISTERS
-        while j < n:
-            v = acc[j]
-            if v:
-                sparse_set(buf, j, v, max_bytes, stack)
-                if buf[4] == HLL_DENSE:
-                    break
-            j += 1
-    if buf[4] == HLL_DENSE:
-        buf[HLL_HDR_SIZE:] = pack_dense(registers_max(dense_registers(buf), acc))
-    buf[15] |= 0x80
+    cb = None
+    if merged.any_dense:
+        buf = o.buf
+        if not sparse_to_dense(buf):
+            c.add_reply_error(ERR_INVALID_HLL)
+            return
+        # The destination, if it existed, is one of the sources: the
+        # register-wise maximum is the result.
+        x = packed_max(packed_registers(buf), merged.packed_all())
+        buf[HLL_HDR_SIZE:] = x.to_bytes(HLL_DENSE_BYTES, "little")
+        if buf.__class__ is HLLBuffer:
+            buf.snap = None             # the histogram is rebuilt on demand
+    elif merged.regs is not None:
+        cb = _merge_into_sparse(o, merged.regs, server.config.hll_sparse_max_bytes)
+    o.buf[15] |= 0x80
+    if cb is not None:
+        cb.snap = bytes(cb)
     db.signal_modified_key(dest)
     server.notify(NOTIFY_STRING, "pfadd", dest, db.id)
     server.dirty += 1
     c.add_reply(replies.OK)
+
+
+_SPARSE_TOKEN = re.compile(rb"\x00+|([\x01-\x20])\1{0,3}")
+_VAL_GROUPS = {bytes((v,)) * n: bytes((((v - 1) << 2 | (n - 1)) | 0x80,))
+               for v in range(1, HLL_SPARSE_VAL_MAX_VALUE + 1)
+               for n in range(1, HLL_SPARSE_VAL_MAX_LEN + 1)}
+
+
+def _sparse_token(m) -> bytes:
+    t = m[0]
+    return _VAL_GROUPS.get(t) or _zero_run(len(t))
+
+
+def sparse_from_empty(regs: bytes) -> bytes | None:
+    """The opcodes that setting every nonzero register of 'regs', in
+    increasing order, into an empty sparse HLL (one XZERO:16384) leaves.
+    Each ``hllSparseSet`` then splits the trailing zero run into [zero run]
+    VAL:v,1 [zero run], and its merge step, which starts at the opcode
+    before, joins the new VAL to the previous one exactly when they are
+    adjacent, equal and at most four long: so the result is the greedy
+    encoding, left to right, of equal adjacent registers in runs of up to
+    four, and of each zero run as one ZERO (up to 64) or one XZERO.  None
+    when a value exceeds 32 (promotion)."""
+    if _BIG_VALUE.search(regs):
+        return None
+    return _SPARSE_TOKEN.sub(_sparse_token, regs)
+
+
+_BIG_VALUE = re.compile(rb"[\x21-\xff]")
+
+
+def _merge_into_sparse(o, acc: bytes, max_bytes: int) -> HLLBuffer | None:
+    """PFMERGE's ``hllSparseSet`` of every nonzero register, in increasing
+    order, into a sparse destination (promoted as Redis would).  Registers
+    the destination already holds at that value are case A (no-op) and are
+    skipped; an empty destination gets ``sparse_from_empty``'s bytes when
+    no intermediate step can reach ``hll-sparse-max-bytes`` (each step's
+    length before its merge is at most the final length + 3).  Returns the
+    buffer when its cache is still to be kept."""
+    buf = o.buf
+    if len(buf) == len(EMPTY_SPARSE) and buf[HLL_HDR_SIZE:] == b"\x7f\xff":
+        payload = sparse_from_empty(acc)
+        if payload is not None and HLL_HDR_SIZE + len(payload) + 3 <= max_bytes:
+            buf[HLL_HDR_SIZE:] = payload
+            buf[15] |= 0x80
+            return None
+    cb = _cached(o)
+    if cb is None:
+        stack: list = []
+        for m in _NONZERO_RUN.finditer(acc):
+            for j in range(m.start(), m.end()):
+                sparse_set(buf, j, acc[j], max_bytes, stack)
+                if buf[4] == HLL_DENSE:
+                    buf[HLL_HDR_SIZE:] = pack_dense(registers_max(dense_registers(buf), acc))
+                    return None
+        return None
+    own = sparse_registers_fast(cb)
+    diff = (int.from_bytes(acc, "little") ^ int.from_bytes(own, "little")).to_bytes(
+        HLL_REGISTERS, "little")
+    for m in _NONZERO_RUN.finditer(diff):
+        for j in range(m.start(), m.end()):
+            _sparse_set_cached(cb, j, acc[j], max_bytes)
+            if cb[4] == HLL_DENSE:
+                cb[HLL_HDR_SIZE:] = pack_dense(registers_max(dense_registers(cb), acc))
+                cb.snap = None
+                return None
+    return cb
 
 
 def _cstr(a: bytes) -> bytes:
