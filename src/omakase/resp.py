@@ -24,8 +24,19 @@ hiredis is more lenient than Redis (it accepts ``:1`` or ``+x`` inside a
 request, and it does not know ``proto-max-bulk-len``), so the fast engine only
 keeps a chunk when that cannot matter:
 
-* the chunk contains no line starting with ``+ = ( ~ | >`` (types hiredis
-  returns as bytes or as lists); any other non-bulk element shows up as a
+* a line starting with ``+ = (`` (types hiredis returns as bytes) may be
+  a lenient element -- or the payload of a bulk string that starts with
+  such a byte: ``XRANGE s - +``, ``ZRANGEBYSCORE z (1 +inf``.  Such a read
+  is kept only when it ended at a request boundary and its requests'
+  canonical encodings (``hiredis.pack_command``, in C) add up to the
+  read's length: each of these elements is shorter than the bulk string it
+  would be (``+x`` against ``$1\r\nx``; a verbatim string also loses its
+  ``txt:``), and hiredis refuses the only longer forms (leading zeros in a
+  length), so the sum differs exactly when one is there.  Any other read
+  with such a line goes to the exact engine, and so does every read with a
+  line starting with ``~ | >`` (sets, attributes, pushes: hiredis returns
+  them as lists, and at the top of a request they have the length of the
+  array they stand for).  Every other non-bulk element shows up as a
   non-``bytes`` element and is caught;
 * it keeps the chunks fed since the last known request boundary, and the
   requests it yielded since then, only while a request is in flight.
@@ -124,10 +135,15 @@ _BIG_MBULK = re.compile(rb"\*[0-9]{7}")
 # literal "\n" prefix (every other RESP type comes back as something the
 # join below refuses).
 _LENIENT_TYPE = re.compile(rb"\n[+=(~|>]")
+# The aggregate ones among them: at the top of a request they stand where
+# "*" does, with the same length, so the length check (see the docstring)
+# cannot see them and a read holding one always goes to the exact engine.
+_LENIENT_AGGREGATE = re.compile(rb"\n[~|>]")
 # Reads up to _SCAN_MAX bytes are scanned for both with one translate (digits
 # to "0", the lenient type bytes to "+") and two finds: 2x fewer instructions
 # than the two regex searches on a read of 16 pipelined requests (valgrind),
-# but more per byte, so long reads keep the regexes.
+# but more per byte, so long reads keep the regexes.  Only a read with a
+# lenient line is searched for the aggregate ones.
 _SCAN_TABLE = bytes(ord("0") if 48 <= c <= 57 else ord("+") if c in b"+=(~|>" else c
                     for c in range(256))
 _SCAN_MAX = 1024
@@ -268,15 +284,20 @@ class RequestParser:
                 return self._keep(data)
         if self.auth_limits or self.ready:
             unsafe = True           # the exact engine anyway: no scan
+            lenient = False
         elif len(data) <= _SCAN_MAX:
             # Both scans in one pass: digits become "0" and the lenient
             # type bytes "+", then two literal finds.
             scan = data.translate(_SCAN_TABLE)
-            unsafe = scan.find(b"\n+") >= 0 or scan.find(b"*0000000") >= 0
+            unsafe = scan.find(b"*0000000") >= 0
+            lenient = scan.find(b"\n+") >= 0
         else:
-            unsafe = (_LENIENT_TYPE.search(data) is not None
-                      or _BIG_MBULK.search(data) is not None)
-        if unsafe or (retained and _BIG_MBULK.search(retained[-1][-8:] + data[:8]) is not None):
+            unsafe = _BIG_MBULK.search(data) is not None
+            lenient = _LENIENT_TYPE.search(data) is not None
+        if lenient and _LENIENT_AGGREGATE.search(data) is not None:
+            unsafe = True
+        if unsafe or retained and (lenient or _BIG_MBULK.search(
+                retained[-1][-8:] + data[:8]) is not None):
             self._to_exact()
             return self._keep(data)
         reader = self.reader
@@ -305,6 +326,14 @@ class RequestParser:
             boundary = reader.gets() == []
         except hiredis.ProtocolError:
             boundary = False
+        if lenient and not (boundary and sum(_map(len, _map(_pack, _map(tuple, ready))))
+                            == len(data)):
+            # A lenient element (or a read we cannot measure): re-parse it
+            # exactly, as when hiredis raises above.
+            del ready[:]
+            retained.append(data)
+            self._to_exact()
+            return len(self.buf) > QUERY_CHECK_MIN
         if boundary:
             # The common case, nothing to keep.
             if retained:            # the request in flight ended this read

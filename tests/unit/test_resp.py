@@ -225,6 +225,10 @@ PING = mbulk(b"PING")
     b"*2\r\n$3\r\nGET\r\n(123\r\n" + PING,        # a big number: bytes in hiredis
     b"*2\r\n$3\r\nGET\r\n+foo\r\n" + PING,
     b"*2\r\n$3\r\nGET\r\n=5\r\ntxt:a\r\n" + PING,
+    # a lenient element beside bulk strings that start with the same bytes
+    mbulk(b"XRANGE", b"s", b"-", b"+") + b"*2\r\n$3\r\nGET\r\n+foo\r\n",
+    mbulk(b"ZCOUNT", b"z", b"(1", b"+inf") + b"*2\r\n$3\r\nGET\r\n(123\r\n",
+    mbulk(b"GET", b"+") + b"*1\r\n+PING\r\n",  # a status where a request starts
     b"*2\r\n$4\r\nECHO\r\n*0\r\n" + PING,         # a nested array
     b"*0\r\n" + PING + b"*0\r\n",
     PING + b"*1\r\n$4\r\nPI",                    # ends inside a request
@@ -238,6 +242,25 @@ def test_fast_engine_agrees_with_the_exact_one(data):
     exact = RequestParser()
     exact._to_exact()
     assert _outcome(RequestParser(), data) == _outcome(exact, data)
+
+
+@pytest.mark.parametrize("requests", [
+    [[b"XRANGE", b"s", b"-", b"+"]],
+    [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"ZRANGEBYLEX", b"z", b"(a", b"+"]],
+    [[b"SET", b"k", b"=x"], [b"ECHO", b"+PONG"]] * 8,
+    [[b"ECHO", b"+" * 2000]],                    # a long read: the regex path
+])
+def test_bulk_strings_that_start_like_a_lenient_type_stay_fast(requests, monkeypatch):
+    """Arguments that begin with "+", "=" or "(" right after a line end
+    look like the types hiredis is lenient about; the canonical length of
+    the read tells them apart, so such reads do not leave the fast engine."""
+    switches = []
+    exact = RequestParser._to_exact
+    monkeypatch.setattr(RequestParser, "_to_exact",
+                        lambda self, *a: (switches.append(a), exact(self, *a)))
+    p = RequestParser()
+    assert _outcome(p, b"".join(mbulk(*argv) for argv in requests)) == requests
+    assert switches == [] and p.fast and not p.retained
 
 
 @settings(max_examples=60, deadline=None)
