@@ -14,7 +14,13 @@ Full sync of N keys (default 1,000,000 keys of 16 bytes with 32-byte values,
   16 KiB at a time and writes it to the socket, it has no sendfile switch,
   so the ``disk + sendfile`` row is n/a for redis);
 * ``diskless``          ``repl-diskless-sync yes``, ``repl-diskless-sync-delay
-  0``: a child writes the RDB into a pipe, the master relays it to the socket.
+  0``: a child writes the RDB into a pipe, the master relays it to the socket
+  (omakase, with its one replica: ``os.splice()`` from the pipe to the
+  socket; redis-server: a 16 KiB read()+write() relay, its only diskless
+  path);
+* ``diskless + read/send`` omakase only: the same with ``DEBUG REPL-SPLICE
+  0`` (undocumented, for this bench), the relay several replicas get: the
+  pipe read into a buffer that is sent to each socket.
 
 Columns: ``sync s`` from REPLICAOF on the replica until its INFO says
 ``master_link_status:up`` (the replica's load of the payload included; the
@@ -70,7 +76,7 @@ import common  # noqa: E402
 from common import Server  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-MODES = ("disk + sendfile", "disk + read/write", "diskless")
+MODES = ("disk + sendfile", "disk + read/write", "diskless", "diskless + read/send")
 SAMPLE_EVERY = 0.05
 
 
@@ -125,9 +131,13 @@ def _phases(logfile: str, start: int) -> dict[str, float]:
 
 def _set_mode(kind: str, mc: Any, mode: str) -> str | None:
     """Configure the master for ``mode``; a reason when it does not apply."""
-    if mode == "diskless":
+    if mode.startswith("diskless"):
+        if kind == "redis" and mode != "diskless":
+            return "n/a (redis's diskless row is its read/write relay)"
         mc.config_set("repl-diskless-sync", "yes")
         mc.config_set("repl-diskless-sync-delay", 0)
+        if kind == "omakase":
+            mc.execute_command("DEBUG", "REPL-SPLICE", 0 if "read/send" in mode else 1)
         return None
     mc.config_set("repl-diskless-sync", "no")
     if kind == "redis":
@@ -161,7 +171,7 @@ def full_sync(kind: str, master: Server, replica: Server, n: int, mode: str,
         # The payload: the file a disk sync sent; diskless sends the same
         # RDB (between two 40-byte marks), so the disk runs' size.
         size = known_size
-        if mode != "diskless":
+        if not mode.startswith("diskless"):
             size = os.path.getsize(os.path.join(master.dir, "dump.rdb"))
         phases = _phases(replica.logfile, log_start)
         transfer = phases.get("transfer_s")
