@@ -72,7 +72,7 @@ import random
 import time
 from itertools import islice
 from types import MappingProxyType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 PLAIN_DICT = os.environ.get("OMAKASE_PLAIN_DICT") == "1"   # benchmark-only
 BUCKET_LOAD = 1 << 62 if PLAIN_DICT else 64
@@ -85,6 +85,15 @@ _MOVED = MappingProxyType({})     # a moved bucket of t0: empty, never written
 
 def _rev64(v: int) -> int:
     return int(f"{v:064b}"[::-1], 2)
+
+
+def buckets_for(n: int) -> int:
+    """How many buckets a table made for n keys starts with, so that it
+    holds them without growing (``_dictNextExp`` in ``dictExpand``)."""
+    size = INITIAL_BUCKETS
+    while size * BUCKET_LOAD < n:
+        size *= 2
+    return size
 
 
 class HashTable:
@@ -106,6 +115,50 @@ class HashTable:
 
     def __len__(self) -> int:
         return self.used
+
+    # -- building (loaders: RDB, RESTORE) --------------------------------------
+    @classmethod
+    def presized(cls, n: int) -> "HashTable":
+        """An empty table with room for n keys (``dictExpand``)."""
+        ht = cls()
+        if n > INITIAL_BUCKETS * BUCKET_LOAD:
+            size = buckets_for(n)
+            ht.t0 = [{} for _ in range(size)]
+            ht.mask0 = size - 1
+        return ht
+
+    @classmethod
+    def from_keys(cls, keys: Iterable[bytes], n: int, value: Any = None) -> "HashTable | None":
+        """A table of the n ``keys`` (each mapped to ``value``), built in
+        one pass without rehashing; None as soon as a key repeats, so a
+        lazy ``keys`` is left just after the duplicate."""
+        ht = cls.presized(n)
+        t0, mask = ht.t0, ht.mask0
+        for k in keys:
+            b = t0[hash(k) & mask]
+            if k in b:
+                return None
+            b[k] = value
+        ht.used = sum(map(len, t0))
+        return ht
+
+    def insert_absent(self, key: bytes, value: Any) -> bool:
+        """Insert key unless it is present (then False): ``set``'s bucket
+        lookup and ``_insert_new`` in one call, for loaders."""
+        if self.rehashidx >= 0:
+            b = self.bucket_for(key)
+        else:
+            b = self.t0[hash(key) & self.mask0]
+            if key in b:
+                return False
+            if self.used < len(self.t0) * BUCKET_LOAD:    # cannot grow
+                b[key] = value
+                self.used += 1
+                return True
+        if key in b:
+            return False
+        self._insert_new(b, key, value)
+        return True
 
     # -- bucket lookup ------------------------------------------------------
     def bucket_for(self, key: bytes) -> dict:

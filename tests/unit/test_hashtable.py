@@ -394,3 +394,50 @@ def test_sample_during_rehash_skips_moved_buckets():
         total.update(k for k, _ in got)
     assert total <= set(range(700))
     assert len(total) > 300
+
+
+# ---------------------------------------------------------------------------
+# Loader helpers: presized tables, one-pass builds, insert_absent
+# ---------------------------------------------------------------------------
+def test_buckets_for_and_presized():
+    load = hashtable.BUCKET_LOAD
+    assert hashtable.buckets_for(0) == hashtable.buckets_for(4 * load) == 4
+    assert hashtable.buckets_for(4 * load + 1) == 8
+    assert hashtable.buckets_for(1000) * load >= 1000 > hashtable.buckets_for(1000) * load // 2
+    ht = HashTable.presized(1000)
+    assert len(ht.t0) == hashtable.buckets_for(1000) and ht.mask0 == len(ht.t0) - 1
+    assert not ht.rehashing and len(ht) == 0
+    assert len(HashTable.presized(3).t0) == 4
+
+
+def test_from_keys_builds_without_rehashing():
+    keys = [b"k%d" % i for i in range(100)]
+    ht = HashTable.from_keys(iter(keys), len(keys))
+    check_structure(ht, dict.fromkeys(keys))
+    assert not ht.rehashing and len(ht.t0) == hashtable.buckets_for(100)
+    ht = HashTable.from_keys(keys, len(keys), 7)
+    check_structure(ht, dict.fromkeys(keys, 7))
+    ht.set(b"new", 1)                   # the built table is an ordinary table
+    assert ht.get(b"new") == 1 and len(ht) == 101
+
+
+def test_from_keys_stops_at_the_first_duplicate():
+    taken = []
+
+    def gen():
+        for k in (b"a", b"b", b"a", b"c"):
+            taken.append(k)
+            yield k
+    assert HashTable.from_keys(gen(), 4) is None
+    assert taken == [b"a", b"b", b"a"]  # nothing read after the duplicate
+
+
+def test_insert_absent_grows_and_works_while_rehashing():
+    ht = HashTable()
+    model = {}
+    for i in range(200):
+        assert ht.insert_absent(b"k%d" % i, i)
+        model[b"k%d" % i] = i
+        assert not ht.insert_absent(b"k%d" % (i // 2), -1)   # present: untouched
+        check_structure(ht, model)
+    assert len(ht.t0) * hashtable.BUCKET_LOAD >= 100    # it grew (and rehashed) as set() does

@@ -230,6 +230,21 @@ def test_from_nodes_validation():
         Quicklist.from_nodes([(PACKED, good[:-1] + b"\x00")])
 
 
+def test_with_nodes_uses_the_template_options():
+    good = Listpack([b"a", b"b"]).to_bytes()
+    template = Quicklist(3, 1)
+    nodes = [(PACKED, good), (PACKED, Listpack().to_bytes()), (PLAIN, b"zz"), (PACKED, good)]
+    ql = template.with_nodes(nodes, validate=True)
+    ref = Quicklist.from_nodes(nodes, 3, 1)
+    assert ql is not template and len(template) == 0
+    assert (ql.fill, ql.compress, len(ql), ql.to_list()) == (3, 1, 5, ref.to_list())
+    assert [n.encoding for n in ql._nodes] == [n.encoding for n in ref._nodes]
+    ql.push_tail(b"c")                  # an ordinary quicklist afterwards
+    assert ql.to_list()[-1] == b"c" and len(template) == 0
+    with pytest.raises(ValueError):
+        template.with_nodes([(PACKED, good[:-1] + b"\x00")])
+
+
 def test_trim_positions_and_ranges():
     ql = Quicklist(3, 0, values=[b"%d" % (i % 5) for i in range(23)])
     model = ql.to_list()

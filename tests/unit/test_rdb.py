@@ -641,6 +641,164 @@ def test_empty_keys_are_skipped_and_duplicates_refused(loc):
         rdb.load_rdb(Local().server, io.BytesIO(dup))
 
 
+# ---------------------------------------------------------------------------
+# The loader's fast paths (short keys and strings straight from the buffer,
+# lengths and LZF headers decoded inline, sets built in one pass)
+# ---------------------------------------------------------------------------
+def rdb_file(body: bytes) -> bytes:
+    """A whole RDB file around ``body`` (db 0, no checksum)."""
+    return b"REDIS0010\xfe\x00" + body + b"\xff" + b"\0" * 8
+
+
+def lzf_string(s: bytes) -> bytes:
+    out = bytearray()
+    rdb.save_string(out, s, True)
+    assert out[0] == 0xC3
+    return bytes(out)
+
+
+def load_error(data: bytes) -> RdbError:
+    with pytest.raises(RdbError) as info:
+        rdb.load_rdb(Local().server, io.BytesIO(data))
+    return info.value
+
+
+def test_fast_path_mixed_with_the_general_path(loc):
+    loc.call("SET", "lzf", "a" * 30)                 # short LZF: inline
+    loc.call("SET", "lzf2", "b" * 300)               # 14-bit lengths: general path
+    loc.call("SET", "empty", "")
+    loc.call("SET", "int", 12345)                    # integer encoded value
+    loc.call("SET", 777, "integer-encoded key")
+    loc.call("SET", "k" * 100, "long key")
+    loc.call("SET", "ttl1", "v", "PX", 100000)       # EXPIRETIME_MS: general path
+    loc.call("SET", "after-ttl", "v")
+    loc.call("HSET", "h", *[f"f{i}" for i in range(40)])
+    loc.call("RPUSH", "l", *[f"element-{i}" for i in range(50)])
+    loc.call("SADD", "s", *[f"member-{i}" for i in range(10)])
+    loc.call("ZADD", "z", *[x for i in range(10) for x in (i, f"zm-{i}")])
+    loc.call("DEL", "ttl1")
+    loc.call("SET", "ttl1", "v", "PX", 100000)
+    data = write(loc.server)
+    other = Local()
+    assert rdb.load_rdb(other.server, io.BytesIO(data)).keys_loaded == 12
+    assert snapshot(other.server) == snapshot(loc.server)
+    assert other.server.dbs[0].get_expire(b"ttl1") == loc.server.dbs[0].get_expire(b"ttl1")
+    assert other.server.dbs[0].get_expire(b"after-ttl") == -1
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 333])
+def test_keys_across_read_chunks(loc, monkeypatch, chunk):
+    build_dataset(loc)
+    for i in range(40):
+        loc.call("SET", f"s{i}", "x" * (i % 35) + "abcabcabcabcabcabcabcabc")
+        loc.call("HSET", f"h{i}", "f", "v" * i)
+    data = write(loc.server)
+    monkeypatch.setattr(rdb, "READ_CHUNK", chunk)    # every key crosses a boundary somewhere
+    other = Local()
+    assert rdb.load_rdb(other.server, io.BytesIO(data)).keys_loaded == 90
+    assert snapshot(other.server) == snapshot(loc.server)
+
+
+@pytest.mark.parametrize("blob", [
+    b"\xc3\x05\x1e\x01aa\xe0\x11",       # back reference past the output
+    b"\xc3\x04\x10\x01aab",                # output shorter than its length
+    b"\xc3\x02\x3f\x7f\x00",              # literal run past the input
+    b"\xc3\x09\x40\x01aa\xe0\x11\x00\x01aa",  # 14-bit length, truncated input
+])
+def test_corrupt_lzf_in_a_file_is_an_rdb_error(blob):
+    good = b"\x00" + rdb_string(b"first") + lzf_string(b"a" * 30)
+    err = load_error(rdb_file(good + b"\x00" + rdb_string(b"bad") + blob + b"\x00" * 20))
+    assert err.message == "Invalid LZF compressed string"
+    with pytest.raises(RdbError, match="Invalid LZF"):
+        rdb.Reader(blob + b"\x00" * 20).read_string()
+
+
+def test_duplicate_keys_report_the_offset_of_the_key():
+    head = b"\x00" + rdb_string(b"a") + rdb_string(b"1")
+    for second in (b"\x00" + rdb_string(b"a") + lzf_string(b"x" * 30),       # fast, string
+                   b"\x02" + rdb_string(b"a") + rdb_len(1) + rdb_string(b"m"),  # fast, reader
+                   b"\xfc" + struct.pack("<q", 1 << 50) + b"\x00" + rdb_string(b"a")
+                   + rdb_string(b"2")):                                       # general path
+        data = rdb_file(head + head.replace(b"a", b"b") + second)
+        err = load_error(data)
+        assert err.message == "Duplicated key found in RDB file"
+        assert err.offset == data.rindex(b"\x01a")      # the second key's name
+
+
+def test_empty_values_after_a_key_are_skipped():
+    body = b"\x00" + rdb_string(b"a") + rdb_string(b"1")
+    body += b"\x12" + rdb_string(b"empty") + rdb_len(0)     # read by the fast path
+    body += b"\x00" + rdb_string(b"b") + rdb_string(b"2")
+    stats = rdb.load_rdb(Local().server, io.BytesIO(rdb_file(body)))
+    assert (stats.keys_loaded, stats.empty_keys_skipped) == (2, 1)
+
+
+@pytest.mark.parametrize("members,dup", [
+    ([b"a", b"b", b"a", b"c"], 2),
+    ([b"1", b"2", b"x", b"2", b"y"], 3),          # an integer seen while still an intset
+    ([b"1", b"1", b"x"], 1),
+    ([b"x", b"y"] + [b"m%d" % i for i in range(600)] + [b"x"], 602),  # over max intset entries
+])
+def test_set_duplicate_members_are_refused_where_they_are(loc, members, dup):
+    body = rdb_len(len(members)) + b"".join(rdb_string(m) for m in members)
+    data = payload(2, body)
+    with pytest.raises(RdbError, match="Duplicate set members detected") as info:
+        rdb.restore_value(loc.server, data)
+    end = 1 + len(rdb_len(len(members))) + sum(len(rdb_string(m)) for m in members[:dup + 1])
+    assert info.value.offset == end               # right after the repeated member
+
+
+def test_sets_built_in_one_pass_keep_order_and_encoding(loc):
+    def load(members):
+        v = rdb.restore_value(loc.server, payload(2, rdb_len(len(members))
+                                                  + b"".join(rdb_string(m) for m in members)))
+        return v, content(v)[1]
+    v, enc = load([b"3", b"-1", b"2"])
+    assert enc == "intset" and sorted(v.members()) == [b"-1", b"2", b"3"]
+    order = [b"1", b"3", b"x", b"y", b"-5", b"01", b"--1"]   # setTypeConvert's, then the file's
+    v, enc = load([b"3", b"1", b"x", b"y", b"-5", b"01", b"--1"])
+    assert enc == "hashtable" and sorted(v.members()) == sorted(order)
+    for bucket in v.data.t0:
+        assert list(bucket) == sorted(bucket, key=order.index)
+    big = [b"m%d" % i for i in range(1000)]
+    v, enc = load(big)
+    from omakase.hashtable import buckets_for
+    assert enc == "hashtable" and len(v.data) == 1000 and not v.data.rehashing
+    assert len(v.data.t0) == buckets_for(1000)      # presized, as dictExpand does
+    assert v.data.get(b"m999", 0) is None
+
+
+def test_hash_listpack_converted_on_load_refuses_duplicates():
+    from omakase.encodings.listpack import Listpack
+    other = Local(hash_max_listpack_entries=1)
+
+    def load(flat):
+        return rdb.restore_value(other.server, payload(16, rdb_string(Listpack(flat).to_bytes())))
+    h = load([b"f", b"1", b"g", b"2"])
+    assert content(h) == ("hash", "hashtable", [(b"f", b"1"), (b"g", b"2")])
+    with pytest.raises(RdbError, match="Duplicate hash fields detected"):
+        load([b"f", b"1", b"f", b"2"])
+
+
+def test_reader_inline_lengths_and_lzf_headers():
+    for n in (0, 63, 64, 300, 16383, 16384, 1 << 20):
+        r = rdb.Reader(rdb_len(n) + b"!")
+        assert r.read_len() == n and r.byte() == ord("!")
+    assert rdb.Reader(b"\xc5").read_len() == 5        # an encoded-value byte: its 6 bits
+    with pytest.raises(RdbError, match="Unexpected EOF"):
+        rdb.Reader(b"\x41").read_len()
+    for s in (b"ab" * 100, b"abc" * 6000):            # 14-bit and 32-bit LZF lengths
+        blob = lzf_string(s)
+        r = rdb.Reader(blob + b"!")
+        assert r.read_string() == s and r.byte() == ord("!")
+        with pytest.raises(RdbError):
+            rdb.Reader(blob[:-1]).read_string()
+    r = rdb.Reader(rdb_string(b"a") + lzf_string(b"z" * 40) + rdb_string(b"c"))
+    it = r.strings(3)
+    assert next(it) == b"a" and r.offset == 2
+    assert list(it) == [b"z" * 40, b"c"] and r.offset == len(r.buf)
+
+
 LIB_CODE = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"
 
 

@@ -1258,17 +1258,26 @@ class Quicklist:
         skipped, as ``rdbLoadObject`` does.  Nodes are kept as they are, even
         if they exceed ``fill``.  Raises ValueError on a bad container or a
         corrupt listpack."""
-        ql = cls(fill, compress)
-        out = ql._nodes
+        return cls(fill, compress).with_nodes(nodes, validate)
+
+    def with_nodes(self, nodes: Iterable[Tuple[int, Bytesish]], validate: bool = True) -> "Quicklist":
+        """``from_nodes`` with this quicklist's fill and compress depth: a
+        loader builds one empty quicklist from the config and makes every
+        list of the load from it, without setting the options again."""
+        ql = Quicklist.__new__(Quicklist)
+        ql._fill = self._fill
+        ql._compress = self._compress
+        ql._szroom = self._szroom
+        ql._cntmax = self._cntmax
+        out = ql._nodes = []
         total = 0
         for container, payload in nodes:
             if container == PLAIN:
                 node = QuicklistNode(PLAIN, data=_as_bytes(payload))
             elif container == PACKED:
-                lp = Listpack.from_bytes(payload, validate=validate)
-                if not len(lp):
+                node = QuicklistNode(PACKED, Listpack.from_bytes(payload, validate=validate))
+                if not node.count:
                     continue
-                node = QuicklistNode(PACKED, lp)
             else:
                 raise ValueError("invalid quicklist node container %r" % (container,))
             out.append(node)

@@ -109,7 +109,9 @@ import random
 import re
 import struct
 import time
-from typing import Any, Callable, Iterable
+from functools import partial
+from itertools import chain
+from typing import Any, Callable, Iterable, Iterator
 
 import crcmod
 import lzf
@@ -195,6 +197,10 @@ _DOUBLE = struct.Struct("<d")
 _MS = struct.Struct("<q")
 _MS_OP = struct.Struct("<Bq").pack
 _FOOTER = struct.Struct("<HQ")
+#: What a decoder below the readers raises on data it refuses.
+_LISTPACK_ERRORS = (ValueError, IndexError, struct.error)
+_DECODE_ERRORS = (ValueError, IndexError, KeyError, TypeError, OverflowError, struct.error,
+                  MemoryError)
 _FLOAT_PREFIX = re.compile(rb"\s*[+-]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)",
                            re.IGNORECASE)
 
@@ -708,6 +714,16 @@ class Reader:
 
     def read_len(self) -> int:
         """rdbLoadLen(rdb, NULL): an encoded-value byte reads as its 6 bits."""
+        buf = self.buf
+        p = self.pos
+        if p + 1 < len(buf):        # 6- and 14-bit lengths straight from buf
+            b = buf[p]
+            if b < 0x40:
+                self.pos = p + 1
+                return b
+            if b < 0x80:
+                self.pos = p + 2
+                return ((b & 0x3F) << 8) | buf[p + 1]
         return self.read_len_enc()[0]
 
     def read_string(self) -> bytes:
@@ -721,6 +737,9 @@ class Reader:
                 if e <= len(buf):
                     self.pos = e
                     return buf[p + 1:e]
+            elif b == 0xC3:         # LZF (Redis compresses values over 20 bytes)
+                self.pos = p + 1
+                return self._read_lzf()
         b = self.byte()
         kind = b >> 6
         if kind == 0:
@@ -747,17 +766,55 @@ class Reader:
             raise self.error("Unknown length encoding %d in rdbLoadLen()" % kind)
         return self.read(n)
 
+    def strings(self, n: int) -> Iterator[bytes]:
+        """The next n strings, read lazily (a consumer that stops early
+        leaves the offset just after the last string it took)."""
+        for _ in range(n):
+            buf = self.buf
+            p = self.pos
+            if p < len(buf):
+                b = buf[p]
+                e = p + 1 + b
+                if b < 64 and e <= len(buf):
+                    self.pos = e
+                    yield buf[p + 1:e]
+                    continue
+            yield self.read_string()
+
     def _read_lzf(self) -> bytes:
         buf = self.buf
         p = self.pos
-        if p + 1 < len(buf) and buf[p] < 64 and buf[p + 1] < 64:
-            clen = buf[p]
-            ulen = buf[p + 1]
-            self.pos = p + 2
+        if p + 3 < len(buf) and buf[p] < 0x80:
+            # both lengths of 6 or 14 bits, decoded from buf without calls
+            b = buf[p]
+            if b < 0x40:
+                clen = b
+                p += 1
+            else:
+                clen = ((b & 0x3F) << 8) | buf[p + 1]
+                p += 2
+            b = buf[p]
+            if b < 0x40:
+                ulen = b
+                p += 1
+            elif b < 0x80:
+                ulen = ((b & 0x3F) << 8) | buf[p + 1]
+                p += 2
+            else:
+                self.pos = p
+                ulen = self.read_len()
+                p = self.pos
+            e = p + clen
+            if e <= len(buf):
+                self.pos = e
+                data = buf[p:e]
+            else:
+                self.pos = p
+                data = self.read(clen)
         else:
             clen = self.read_len()
             ulen = self.read_len()
-        data = self.read(clen)
+            data = self.read(clen)
         if ulen == 0:
             return b""
         # LZF expands at most ~88x (a 3-byte back reference yields 264 bytes).
@@ -801,15 +858,17 @@ class Reader:
 class LoadContext:
     """What a value reader needs: the server, its config, whether to walk
     listpacks deeply, and the LRU/LFU field of a new object."""
-    __slots__ = ("server", "config", "deep", "config_deep", "lru", "trailer")
+    __slots__ = ("server", "config", "deep", "config_deep", "lru", "trailer", "list_template")
 
     def __init__(self, server: Any, deep: bool, config_deep: bool) -> None:
         self.server = server
-        self.config = server.config
+        self.config = cfg = server.config
         self.deep = deep
         self.config_deep = config_deep
         self.trailer = server.new_object_trailer
         self.lru = int.from_bytes(self.trailer, "little")
+        # every quicklist of the load is made from this one (its options)
+        self.list_template = Quicklist(cfg.list_max_listpack_size, cfg.list_compress_depth)
 
     def sanitized(self) -> None:
         """Count a deep validation in INFO (dump_payload_sanitizations)
@@ -830,7 +889,7 @@ def _corrupt(r: Reader, what: str) -> RdbError:
 def _listpack(r: Reader, blob: bytes, deep: bool, what: str) -> Listpack:
     try:
         return Listpack.from_bytes(blob, validate=deep)
-    except (ValueError, IndexError, struct.error):
+    except _LISTPACK_ERRORS:
         raise _corrupt(r, what) from None
 
 
@@ -850,11 +909,10 @@ def _read_list(r: Reader, ctx: LoadContext):
     return ListObject(ql, ctx.lru)
 
 
-def _read_quicklist(r: Reader, ctx: LoadContext, version: int):
+def _read_quicklist(version: int, r: Reader, ctx: LoadContext):
     n = r.read_len()
     if n == 0:
         return None
-    cfg = ctx.config
     nodes = []
     for _ in range(n):
         container = PACKED
@@ -870,44 +928,54 @@ def _read_quicklist(r: Reader, ctx: LoadContext, version: int):
             if not vals:
                 continue
             data = Listpack(vals).to_bytes()
-        elif container == PACKED:
+        elif container == PACKED and ctx.config_deep:
             ctx.sanitized()
         nodes.append((container, data))
     try:
-        ql = Quicklist.from_nodes(nodes, cfg.list_max_listpack_size, cfg.list_compress_depth,
-                                  validate=ctx.deep or version == 1)
-    except (ValueError, IndexError, struct.error):
+        ql = ctx.list_template.with_nodes(nodes, ctx.deep or version == 1)
+    except _LISTPACK_ERRORS:
         raise _corrupt(r, "Listpack integrity check failed.") from None
-    if not len(ql):
+    if not ql.count:
         return None
     return ListObject(ql, ctx.lru)
 
 
 def _read_set(r: Reader, ctx: LoadContext):
+    """An intset while the members are integers and fit
+    set-max-intset-entries, else a table built in one pass (presized to
+    the length, as Redis ``dictExpand``s it); either way a duplicate member
+    is reported right after it is read."""
     n = r.read_len()
     if n == 0:
         return None
-    maxe = min(ctx.config.set_max_intset_entries, 1 << 30)
-    iset: Intset | None = Intset() if n <= maxe else None
-    ht = None if iset is not None else HashTable()
-    for _ in range(n):
-        m = r.read_string()
-        if iset is not None:
+    read_string = r.read_string
+    m = read_string()
+    i = 1
+    members: Iterable[bytes] = ()
+    # (parse_ll only for what may be a number: a refusal costs an exception)
+    if n <= min(ctx.config.set_max_intset_entries, 1 << 30) and m.lstrip(b"-").isdigit():
+        iset = Intset()
+        while True:
             ok, v = parse_ll(m)
-            if ok:
-                if not iset.add(v):
-                    raise _corrupt(r, "Duplicate set members detected")
-                continue
-            ht = HashTable()
-            for x in iset:
-                ht.add(b"%d" % x, None)
-            iset = None
-        if not ht.set(m, None):
-            raise _corrupt(r, "Duplicate set members detected")
-    return Set(iset if iset is not None else ht, ctx.lru)
+            if not ok:
+                break
+            if not iset.add(v):
+                raise _corrupt(r, "Duplicate set members detected")
+            if i == n:
+                return Set(iset, ctx.lru)
+            m = read_string()
+            i += 1
+            if not m.lstrip(b"-").isdigit():
+                break
+        # setTypeConvert: the integers so far (in order), then the rest
+        members = [b"%d" % x for x in iset]
+    ht = HashTable.from_keys(chain(members, (m,), r.strings(n - i)), n)
+    if ht is None:
+        raise _corrupt(r, "Duplicate set members detected")
+    return Set(ht, ctx.lru)
 
 
-def _read_zset(r: Reader, ctx: LoadContext, binary: bool):
+def _read_zset(binary: bool, r: Reader, ctx: LoadContext):
     n = r.read_len()
     if n == 0:
         return None
@@ -950,17 +1018,17 @@ def _read_hash(r: Reader, ctx: LoadContext):
 def _hash_from_lp(r: Reader, ctx: LoadContext, lp: Listpack, checked: bool):
     """A listpack of field/value pairs as a hash, converted when longer
     than hash-max-listpack-entries (duplicates are an error either way)."""
-    if len(lp) & 1:
+    n = len(lp)
+    if n & 1:
         raise _corrupt(r, "Hash listpack integrity check failed.")
-    if not len(lp):
+    if not n:
         return None
-    if (len(lp) >> 1) > ctx.config.hash_max_listpack_entries:
+    if (n >> 1) > ctx.config.hash_max_listpack_entries:
         vals = lp.to_list()
-        ht = HashTable()
-        for i in range(0, len(vals), 2):
-            if not ht.set(vals[i], vals[i + 1]):
-                raise _corrupt(r, "Duplicate hash fields detected")
-        return Hash(ht, ctx.lru)
+        pairs = dict(zip(vals[0::2], vals[1::2]))
+        if len(pairs) != n >> 1:
+            raise _corrupt(r, "Duplicate hash fields detected")
+        return Hash.from_pairs(pairs, ctx.lru, ctx.config, force_ht=True)
     if not checked:
         keys = lp.to_list()[0::2]
         if len(set(keys)) != len(keys):
@@ -970,7 +1038,8 @@ def _hash_from_lp(r: Reader, ctx: LoadContext, lp: Listpack, checked: bool):
 
 def _read_hash_listpack(r: Reader, ctx: LoadContext):
     blob = r.read_string()
-    ctx.sanitized()
+    if ctx.config_deep:
+        ctx.sanitized()
     lp = _listpack(r, blob, ctx.deep, "Hash listpack integrity check failed.")
     return _hash_from_lp(r, ctx, lp, not ctx.deep)
 
@@ -1001,12 +1070,13 @@ def _zset_lp_check(r: Reader, lp: Listpack) -> None:
 
 
 def _zset_from_lp(r: Reader, ctx: LoadContext, lp: Listpack):
-    if len(lp) & 1:
+    n = len(lp)
+    if n & 1:
         raise _corrupt(r, "Zset listpack integrity check failed.")
-    if not len(lp):
+    if not n:
         return None
     z = ZSetValue(lp, ctx.lru)
-    if (len(lp) >> 1) > ctx.config.zset_max_listpack_entries:
+    if (n >> 1) > ctx.config.zset_max_listpack_entries:
         from omakase.types.zset import zset_convert_to_skiplist
         try:
             zset_convert_to_skiplist(z)
@@ -1017,7 +1087,8 @@ def _zset_from_lp(r: Reader, ctx: LoadContext, lp: Listpack):
 
 def _read_zset_listpack(r: Reader, ctx: LoadContext):
     blob = r.read_string()
-    ctx.sanitized()
+    if ctx.config_deep:
+        ctx.sanitized()
     lp = _listpack(r, blob, ctx.deep, "Zset listpack integrity check failed.")
     if ctx.deep:
         _zset_lp_check(r, lp)
@@ -1104,18 +1175,18 @@ VALUE_READERS: dict[int, Callable[[Reader, LoadContext], Any]] = {
     RDB_TYPE_STRING: _read_string_value,
     RDB_TYPE_LIST: _read_list,
     RDB_TYPE_SET: _read_set,
-    RDB_TYPE_ZSET: lambda r, ctx: _read_zset(r, ctx, False),
+    RDB_TYPE_ZSET: partial(_read_zset, False),
     RDB_TYPE_HASH: _read_hash,
-    RDB_TYPE_ZSET_2: lambda r, ctx: _read_zset(r, ctx, True),
+    RDB_TYPE_ZSET_2: partial(_read_zset, True),
     RDB_TYPE_HASH_ZIPMAP: _read_hash_zipmap,
     RDB_TYPE_LIST_ZIPLIST: _read_list_ziplist,
     RDB_TYPE_SET_INTSET: _read_intset,
     RDB_TYPE_ZSET_ZIPLIST: _read_zset_ziplist,
     RDB_TYPE_HASH_ZIPLIST: _read_hash_ziplist,
-    RDB_TYPE_LIST_QUICKLIST: lambda r, ctx: _read_quicklist(r, ctx, 1),
+    RDB_TYPE_LIST_QUICKLIST: partial(_read_quicklist, 1),
     RDB_TYPE_HASH_LISTPACK: _read_hash_listpack,
     RDB_TYPE_ZSET_LISTPACK: _read_zset_listpack,
-    RDB_TYPE_LIST_QUICKLIST_2: lambda r, ctx: _read_quicklist(r, ctx, 2),
+    RDB_TYPE_LIST_QUICKLIST_2: partial(_read_quicklist, 2),
 }
 
 
@@ -1132,8 +1203,7 @@ def _read_value(r: Reader, t: int, ctx: LoadContext):
         return reader(r, ctx)
     except RdbError:
         raise
-    except (ValueError, IndexError, KeyError, TypeError, OverflowError, struct.error,
-            MemoryError) as exc:
+    except _DECODE_ERRORS as exc:
         # Defence in depth: a decoder below us refused the data.
         raise r.error(f"Corrupt value of type {t}: {exc}") from None
 
@@ -1305,20 +1375,6 @@ def _atoi(b: bytes) -> int:
     return int(m.group(0)) if m else 0
 
 
-def _presized_table(n: int) -> HashTable:
-    """A keyspace table sized for n keys (RESIZEDB's dictExpand), so loading
-    does not rehash step by step as the table doubles."""
-    from omakase.hashtable import BUCKET_LOAD, INITIAL_BUCKETS
-    ht = HashTable()
-    size = INITIAL_BUCKETS
-    while size * BUCKET_LOAD < n:
-        size *= 2
-    if size > len(ht.t0):
-        ht.t0 = [{} for _ in range(size)]
-        ht.mask0 = size - 1
-    return ht
-
-
 def _file_size(f: Any) -> int:
     try:
         st = os.fstat(f.fileno())
@@ -1358,34 +1414,89 @@ def read_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
     delay = getattr(cfg, "key_load_delay", 0)
     readers = VALUE_READERS
     read_string = r.read_string
+    trailer = ctx.trailer
+    decompress = lzf.decompress
+    insert = None
+    fast = False    # no EXPIRETIME/FREQ/IDLE pending, keys known, no delay
     while True:
+        if fast:
+            # A run of keys with a short raw name: string values that are
+            # short (raw or LZF) decoded straight from the buffer, other
+            # types through their reader.  Anything else (or a key that
+            # crosses the end of the buffer) is left to the general path
+            # below, which reads it again from its start.
+            buf = r.buf
+            size = len(buf)
+            end = size - 3
+            p = r.pos
+            while p < end:
+                t = buf[p]
+                kl = buf[p + 1]
+                q = p + 2 + kl
+                if kl >= 64 or q >= end:
+                    break
+                if not t:
+                    b = buf[q]
+                    if b < 64:
+                        e = q + 1 + b
+                        if e > size:
+                            break
+                        val = buf[q + 1:e] + trailer
+                    elif b == 0xC3:
+                        clen = buf[q + 1]
+                        ulen = buf[q + 2]
+                        e = q + 3 + clen
+                        if clen | ulen >= 64 or e > size:   # (ulen 0: None below)
+                            break
+                        try:
+                            val = decompress(buf[q + 3:e], ulen)
+                        except (ValueError, MemoryError):
+                            break
+                        if val is None or len(val) != ulen:
+                            break
+                        val += trailer
+                    else:
+                        break
+                    if not insert(buf[p + 2:q], val):
+                        raise RdbError("Duplicated key found in RDB file", r.base + p + 1)
+                    stats.keys_loaded += 1
+                    p = e
+                else:
+                    if t not in readers:
+                        break
+                    key_offset = r.base + p + 1
+                    r.pos = q
+                    val = _read_value(r, t, ctx)
+                    if val is None:
+                        stats.empty_keys_skipped += 1
+                    elif insert(buf[p + 2:q], val):
+                        stats.keys_loaded += 1
+                    else:
+                        raise RdbError("Duplicated key found in RDB file", key_offset)
+                    buf = r.buf
+                    size = len(buf)
+                    end = size - 3
+                    p = r.pos
+            r.pos = p
         t = r.byte()
-        if t == RDB_TYPE_STRING or t not in _OPCODES:
-            key_offset = r.offset
+        if t < RDB_OPCODE_FUNCTION2:
+            key_offset = r.base + r.pos
             key = read_string()
             if t == RDB_TYPE_STRING:
-                val = read_string() + ctx.trailer
+                val = read_string() + trailer
             else:
-                reader = readers.get(t)
-                if reader is None:
-                    if not _is_object_type(t):
-                        raise RdbError("Unknown RDB encoding type %d" % t, key_offset - 1)
-                    reader = _unsupported(t)
-                try:
-                    val = reader(r, ctx)
-                except RdbError:
-                    raise
-                except (ValueError, IndexError, KeyError, TypeError, OverflowError,
-                        struct.error, MemoryError) as exc:
-                    raise r.error(f"Corrupt value of type {t}: {exc}") from None
+                if t not in readers and not _is_object_type(t):
+                    raise RdbError("Unknown RDB encoding type %d" % t, key_offset - 1)
+                val = _read_value(r, t, ctx)
             if keys is None:
                 keys, expires = _tables_for(tables, dbid)
+                insert = keys.insert_absent
             if val is None:
                 stats.empty_keys_skipped += 1
             elif expiretime != -1 and expiretime < now and not keep_expired:
                 stats.keys_expired += 1
             else:
-                if not keys.set(key, val):
+                if not insert(key, val):
                     raise RdbError("Duplicated key found in RDB file", key_offset)
                 if expiretime != -1:
                     expires.set(key, expiretime)
@@ -1397,7 +1508,10 @@ def read_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
             if delay:
                 _debug_delay(delay)
             expiretime = lfu_freq = lru_idle = -1
-        elif t == RDB_OPCODE_EXPIRETIME_MS:
+            fast = not delay
+            continue
+        fast = False
+        if t == RDB_OPCODE_EXPIRETIME_MS:
             expiretime = r.read_millis()
         elif t == RDB_OPCODE_SELECTDB:
             dbid = r.read_len()
@@ -1409,7 +1523,7 @@ def read_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
             db_size = r.read_len()
             r.read_len()
             if tables[dbid] is None and db_size:
-                tables[dbid] = (_presized_table(min(db_size, 1 << 28)), HashTable())
+                tables[dbid] = (HashTable.presized(min(db_size, 1 << 28)), HashTable())
             keys = None
         elif t == RDB_OPCODE_AUX:
             k = read_string()
@@ -1443,9 +1557,6 @@ def read_rdb(server: Any, f: Any, *, progress: Callable[[int, int], None] | None
     stats.bytes_read = r.offset
     out = [t if t is not None else (HashTable(), HashTable()) for t in tables]
     return out, stats
-
-
-_OPCODES = frozenset(range(RDB_OPCODE_FUNCTION2, 256))
 
 
 def _tables_for(tables: list, dbid: int) -> tuple[HashTable, HashTable]:
