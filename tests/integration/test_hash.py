@@ -470,3 +470,32 @@ def test_copy_and_listpack_memory_shape(inproc):
     assert obj.data.__class__ is Listpack
     assert obj.data._offs is None
     assert obj.data.to_list()[:4] == [b"field0", b"value-0", b"field2", b"value-2"]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_hgetall_after_every_kind_of_change(server, protocol):
+    # HGETALL of a listpack hash replies from an encoding kept until the
+    # hash changes: every write must be seen by the next HGETALL.
+    c = server.client(protocol=protocol)
+    c.delete("h")
+    c.hset("h", mapping={"a": "1", "b": "2", "c": "x"})
+    expect = {b"a": b"1", b"b": b"2", b"c": b"x"}
+    assert c.hgetall("h") == expect
+    steps = [
+        (lambda: c.hset("h", "a", "10"), {b"a": b"10"}),
+        (lambda: c.hset("h", "d", "4"), {b"d": b"4"}),
+        (lambda: c.hsetnx("h", "e", "5"), {b"e": b"5"}),
+        (lambda: c.hincrby("h", "b", 5), {b"b": b"7"}),
+        (lambda: c.hincrbyfloat("h", "b", 0.5), {b"b": b"7.5"}),
+        (lambda: c.hdel("h", "c"), {b"c": None}),
+    ]
+    for change, delta in steps:
+        change()
+        for k, v in delta.items():
+            if v is None:
+                expect.pop(k)
+            else:
+                expect[k] = v
+        assert c.hgetall("h") == expect
+        assert c.object("encoding", "h") == b"listpack" or c.object("encoding", "h") == "listpack"
+    c.close()

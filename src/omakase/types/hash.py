@@ -603,6 +603,15 @@ def hgetall_command(c: Any, argv: list[bytes]) -> None:
     if o is None:
         c.add_reply_map_len(0)
         return
+    d = o.data
+    if d.__class__ is Listpack:
+        # The listpack's entries as RESP bulks, built once and kept until
+        # the hash changes (``Listpack.resp_range``, as LRANGE uses it).
+        n = len(d)
+        c.add_reply_map_len(n >> 1)
+        if n:
+            c.add_reply(d.resp_range(0, n))
+        return
     flat = o.flat()
     if c.resp == 2:
         # A RESP2 map is a flat array: one C-level pack for the whole reply.
