@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 import redis
 
@@ -323,3 +325,45 @@ def all_acked(c: redis.Redis) -> bool:
     info = c.info("replication")
     return all(v["offset"] == info["master_repl_offset"]
                for k, v in info.items() if k.startswith("slave") and isinstance(v, dict))
+
+
+def replica_acked(c: redis.Redis) -> bool:
+    """The (first) replica is attached and acked the master's whole stream."""
+    info = c.info("replication")
+    slave = info.get("slave0")
+    return bool(slave) and slave["offset"] == info["master_repl_offset"]
+
+
+def stop_process(srv: "ServerProcess") -> None:
+    """SIGSTOP: the server stops reading (a lagging replica)."""
+    os.kill(srv.proc.pid, signal.SIGSTOP)
+
+
+def resume_process(srv: "ServerProcess") -> None:
+    try:
+        os.kill(srv.proc.pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def master_with_replica(kind: str = "omakase", **config):
+    """A master (omakase, or redis-server to compare) and a redis-server
+    replica in sync with it: (master, replica, master client, replica
+    client).  On exit the replica is resumed (if stopped) and both are
+    stopped."""
+    master = ServerProcess(kind, repl_diskless_sync_delay=0, **config)
+    replica = None
+    try:
+        replica = ServerProcess("redis")
+        mc, rc = master.client(), replica.client()
+        mc.set("before", "sync")
+        rc.replicaof(master.host, master.port)
+        wait_value(lambda: rc.info("replication")["master_link_status"] == "up")
+        wait_value(lambda: replica_acked(mc))
+        yield master, replica, mc, rc
+    finally:
+        if replica is not None:
+            resume_process(replica)
+            replica.stop()
+        master.stop()

@@ -20,33 +20,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawclient import close_pairs, open_pairs  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_hll_diff  # noqa: E402  (its Pair and its module-scoped clients)
+from test_hll_diff import clients  # noqa: E402,F401
 
 pytestmark = pytest.mark.differential
 
 KEYS = [b"h1", b"h2", b"h3"]
 
 
-@pytest.fixture(scope="module")
-def clients(server, oracle):
-    pairs = open_pairs(server, oracle)
-    yield pairs
-    close_pairs(pairs, ("CONFIG", "SET", "hll-sparse-max-bytes", "3000"))
-
-
-class Pair:
-    def __init__(self, a, b) -> None:
-        self.a, self.b = a, b
-
-    def both(self, *cmd) -> bytes:
-        ra, rb = self.a.call(*cmd), self.b.call(*cmd)
-        assert ra == rb, f"{[str(x)[:40] for x in cmd[:4]]}: omakase {ra[:300]!r} != redis {rb[:300]!r}"
-        return ra
-
-    def reset(self, max_bytes: int = 3000) -> None:
-        self.both("FLUSHALL")
-        self.both("CONFIG", "SET", "hll-sparse-max-bytes", str(max_bytes))
-
+class Pair(test_hll_diff.Pair):
     def check_keys(self, keys=KEYS) -> None:
         for k in keys:
             self.both("GET", k)

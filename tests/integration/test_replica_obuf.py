@@ -13,17 +13,16 @@ INFO's connected_slaves, the resync).
 """
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
 import time
-from contextlib import contextmanager
 
 import pytest
 import redis
 
-from helpers import ServerProcess, redis_server_available, wait_value
+from helpers import (ServerProcess, master_with_replica, redis_server_available,
+                     replica_acked, resume_process as resume, stop_process as stop,
+                     wait_value)
 
 pytestmark = pytest.mark.skipif(not redis_server_available(),
                                 reason="redis-server not installed")
@@ -40,44 +39,6 @@ LOST = re.compile(r"# Connection with replica 127\.0\.0\.1:\d+ lost\.$", re.M)
 
 def replicas(mc: redis.Redis) -> int:
     return mc.info("replication")["connected_slaves"]
-
-
-def _acked(mc: redis.Redis) -> bool:
-    info = mc.info("replication")
-    slave = info.get("slave0")
-    return bool(slave) and slave["offset"] == info["master_repl_offset"]
-
-
-@contextmanager
-def master_with_replica(kind: str, **config):
-    """A master of `kind` with a redis-server replica in sync.  On exit the
-    replica is resumed (if stopped) and both are stopped."""
-    master = ServerProcess(kind, repl_diskless_sync_delay=0, **config)
-    replica = None
-    try:
-        replica = ServerProcess("redis")
-        mc, rc = master.client(), replica.client()
-        mc.set("before", "sync")
-        rc.replicaof(master.host, master.port)
-        wait_value(lambda: rc.info("replication")["master_link_status"] == "up")
-        wait_value(lambda: _acked(mc))
-        yield master, replica, mc, rc
-    finally:
-        if replica is not None:
-            resume(replica)
-            replica.stop()
-        master.stop()
-
-
-def stop(replica: ServerProcess) -> None:
-    os.kill(replica.proc.pid, signal.SIGSTOP)
-
-
-def resume(replica: ServerProcess) -> None:
-    try:
-        os.kill(replica.proc.pid, signal.SIGCONT)
-    except ProcessLookupError:
-        pass
 
 
 def write_until_dropped(mc: redis.Redis, max_bytes: int, prefix: str = "k") -> int:
@@ -117,7 +78,7 @@ def assert_resynced(mc: redis.Redis, rc: redis.Redis, replica: ServerProcess) ->
     """After SIGCONT the replica reconnects, syncs and holds the master's data."""
     resume(replica)
     wait_value(lambda: rc.info("replication")["master_link_status"] == "up", timeout=60)
-    wait_value(lambda: replicas(mc) == 1 and _acked(mc), timeout=60)
+    wait_value(lambda: replicas(mc) == 1 and replica_acked(mc), timeout=60)
     assert rc.dbsize() == mc.dbsize()
     assert (rc.execute_command("DEBUG", "DIGEST")
             == mc.execute_command("DEBUG", "DIGEST"))
@@ -260,7 +221,7 @@ def test_replica_under_limits_is_kept(kind):
         assert "output buffer limits" not in master.log_text()
         assert_master_intact(mc, n)
         resume(replica)
-        wait_value(lambda: _acked(mc), timeout=60)
+        wait_value(lambda: replica_acked(mc), timeout=60)
         assert rc.dbsize() == mc.dbsize()
         assert "Connection with replica" not in master.log_text()
 
@@ -278,7 +239,7 @@ def test_zero_limits_mean_no_limit(kind):
         assert "output buffer limits" not in master.log_text()
         assert_master_intact(mc, n)
         resume(replica)
-        wait_value(lambda: _acked(mc), timeout=60)
+        wait_value(lambda: replica_acked(mc), timeout=60)
         assert (rc.execute_command("DEBUG", "DIGEST")
                 == mc.execute_command("DEBUG", "DIGEST"))
 

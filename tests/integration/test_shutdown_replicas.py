@@ -15,12 +15,12 @@ import select
 import signal
 import socket
 import time
-from contextlib import contextmanager
 
 import pytest
 import redis
 
-from helpers import ServerProcess, redis_server_available, wait_value
+from helpers import (ServerProcess, master_with_replica, redis_server_available,
+                     replica_acked, wait_value)
 
 pytestmark = pytest.mark.skipif(not redis_server_available(),
                                 reason="redis-server not installed")
@@ -29,37 +29,6 @@ WAITING = "Waiting for replicas before shutting down."
 SHUTDOWN_ERR = b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
 LAGGING = re.compile(r"Lagging replica 127\.0\.0\.1:\d+ reported offset \d+ behind master, "
                      r"lag=\d+, state=online\.")
-
-
-def _acked(mc: redis.Redis) -> bool:
-    info = mc.info("replication")
-    slave = info.get("slave0")
-    return bool(slave) and slave["offset"] == info["master_repl_offset"]
-
-
-@contextmanager
-def master_with_replica(kind: str = "omakase", **config):
-    """A master (omakase, or redis-server to compare) and a redis-server
-    replica in sync with it.  On exit the replica is resumed (if stopped)
-    and both are stopped."""
-    master = ServerProcess(kind, repl_diskless_sync_delay=0, **config)
-    replica = None
-    try:
-        replica = ServerProcess("redis")
-        mc, rc = master.client(), replica.client()
-        mc.set("before", "sync")
-        rc.replicaof(master.host, master.port)
-        wait_value(lambda: rc.info("replication")["master_link_status"] == "up")
-        wait_value(lambda: _acked(mc))
-        yield master, replica, mc, rc
-    finally:
-        if replica is not None:
-            try:
-                os.kill(replica.proc.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-            replica.stop()
-        master.stop()
 
 
 def raw(srv: ServerProcess, payload: bytes) -> socket.socket:
@@ -158,7 +127,7 @@ def test_sigterm_waits_and_abort_cancels_it():
         writer.close()
         # Resumed, the replica catches up: a new SIGTERM exits once it acked.
         os.kill(replica.proc.pid, signal.SIGCONT)
-        wait_value(lambda: _acked(mc))
+        wait_value(lambda: replica_acked(mc))
         os.kill(master.proc.pid, signal.SIGTERM)
         assert wait_exit(master) == 0
 
@@ -223,7 +192,7 @@ def test_wait_uses_the_callers_last_write(kind):
         writer = master.client()
         try:
             assert writer.set("w", "1")
-            wait_value(lambda: _acked(mc))
+            wait_value(lambda: replica_acked(mc))
             assert writer.execute_command("WAIT", 1, 0) == 1   # acked already
             os.kill(replica.proc.pid, signal.SIGSTOP)
             assert writer.set("w", "2")

@@ -207,24 +207,8 @@ def murmur64a(data: bytes, seed: int = HLL_SEED) -> int:
 
 
 def pat_len(ele: bytes) -> tuple[int, int]:
-    """hllPatLen: (register index, run length of zeros + 1).  The hash is
-    inlined (this is the per-element cost of PFADD)."""
-    n = len(ele)
-    m = _MUR_M
-    M = _M64
-    h = (HLL_SEED ^ (n * m)) & M
-    nblocks = n >> 3
-    if nblocks:
-        unpack = _BLOCKS[nblocks] if nblocks <= 32 else struct.Struct("<%dQ" % nblocks).unpack_from
-        for k in unpack(ele):
-            k = k * m & M
-            h = ((k ^ (k >> 47)) * m & M ^ h) * m & M
-        if n & 7:
-            h = (h ^ int.from_bytes(ele[n & ~7:], "little")) * m & M
-    elif n:
-        h = (h ^ int.from_bytes(ele, "little")) * m & M
-    h = (h ^ (h >> 47)) * m & M
-    h ^= h >> 47
+    """hllPatLen: (register index, run length of zeros + 1)."""
+    h = murmur64a(ele)
     rest = (h >> HLL_P) | 0x4000000000000
     return h & 0x3fff, (rest & -rest).bit_length()
 
