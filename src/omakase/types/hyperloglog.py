@@ -225,24 +225,32 @@ def dense_get(buf, regnum: int) -> int:
     return ((buf[byte] >> fb) | (buf[byte + 1] << (8 - fb))) & 63
 
 
-def dense_set(buf: bytearray, regnum: int, count: int) -> int:
-    """hllDenseSet: raise register 'regnum' to 'count'; 1 if it changed."""
+def dense_raise(buf: bytearray, regnum: int, count: int) -> int:
+    """Raise register 'regnum' to 'count' if it is lower: its old value,
+    or -1 when it was not lower (nothing written)."""
     pos = regnum * 6
     byte = HLL_HDR_SIZE + (pos >> 3)
     fb = pos & 7
     b0 = buf[byte]
     if fb <= 2:
-        if ((b0 >> fb) & 63) >= count:
-            return 0
+        old = (b0 >> fb) & 63
+        if old >= count:
+            return -1
         buf[byte] = (b0 & ~(63 << fb) & 0xff) | (count << fb)
-        return 1
+        return old
     b1 = buf[byte + 1]
-    if (((b0 >> fb) | (b1 << (8 - fb))) & 63) >= count:
-        return 0
+    old = ((b0 >> fb) | (b1 << (8 - fb))) & 63
+    if old >= count:
+        return -1
     buf[byte] = (b0 & ~(63 << fb) & 0xff) | ((count << fb) & 0xff)
     fb8 = 8 - fb
     buf[byte + 1] = (b1 & ~(63 >> fb8) & 0xff) | (count >> fb8)
-    return 1
+    return old
+
+
+def dense_set(buf: bytearray, regnum: int, count: int) -> int:
+    """hllDenseSet: raise register 'regnum' to 'count'; 1 if it changed."""
+    return 1 if dense_raise(buf, regnum, count) >= 0 else 0
 
 
 def _or_bytes(a: bytes, b: bytes) -> bytes:
@@ -807,23 +815,9 @@ def _valid_cache(buf) -> bool:
 
 def _dense_set_cached(buf: HLLBuffer, index: int, count: int) -> int:
     """hllDenseSet keeping the histogram; 1 if the register changed."""
-    pos = index * 6
-    byte = HLL_HDR_SIZE + (pos >> 3)
-    fb = pos & 7
-    b0 = buf[byte]
-    if fb <= 2:
-        old = (b0 >> fb) & 63
-        if old >= count:
-            return 0
-        buf[byte] = (b0 & ~(63 << fb) & 0xff) | (count << fb)
-    else:
-        b1 = buf[byte + 1]
-        old = ((b0 >> fb) | (b1 << (8 - fb))) & 63
-        if old >= count:
-            return 0
-        buf[byte] = (b0 & ~(63 << fb) & 0xff) | ((count << fb) & 0xff)
-        fb8 = 8 - fb
-        buf[byte + 1] = (b1 & ~(63 >> fb8) & 0xff) | (count >> fb8)
+    old = dense_raise(buf, index, count)
+    if old < 0:
+        return 0
     histo = buf.histo
     histo[old] -= 1
     histo[count] += 1
