@@ -106,8 +106,10 @@ def active_expire_cycle(server: Any, cycle_type: int) -> None:
             max_buckets = keys_per_loop * 20
             buckets = 0
             while len(found) < keys_per_loop and buckets < max_buckets:
-                db.expires_cursor = db.expires.scan(
-                    db.expires_cursor, lambda k, when: found.append((k, when)))
+                visited, db.expires_cursor = db.expires.scan_step(db.expires_cursor)
+                for bucket in visited:
+                    if bucket:
+                        found.extend(bucket.items())
                 buckets += 1
                 if db.expires_cursor == 0:
                     break

@@ -43,7 +43,14 @@ incrementing its *reversed* bits, so the buckets visited before a resize map
 onto buckets of the new size that are also already visited.  Every key present
 for a whole iteration is returned at least once, some maybe twice.  While
 rehashing it visits the bucket of the small table and all the buckets of the
-large table that expand from it.
+large table that expand from it.  ``scan_step(cursor)`` does the cursor
+arithmetic and returns the visited buckets; ``scan_keys`` (the keyspace
+SCAN) extends a list with their keys in C and active expiry reads their
+items, so only ``scan(cursor, fn)`` (the hash and set encodings) pays a
+Python call per entry.  Because one of our buckets holds about BUCKET_LOAD
+of Redis's, a SCAN step returns about 64 keys where Redis's returns about
+one, so SCAN with the default COUNT 10 replies about 64 keys per call:
+COUNT is a hint in Redis too, and the guarantees above are unchanged.
 
 Random sampling (RANDOMKEY, eviction, active expiry) picks a random non-empty
 bucket and a random entry in it: bounded work, no listing of keys.
@@ -83,8 +90,22 @@ _M64 = (1 << 64) - 1
 _MOVED = MappingProxyType({})     # a moved bucket of t0: empty, never written
 
 
-def _rev64(v: int) -> int:
-    return int(f"{v:064b}"[::-1], 2)
+def _next_cursor(v: int, mask: int) -> int:
+    """dictScan's cursor step for a table of ``mask + 1`` buckets.
+
+    Redis sets the bits above the mask, reverses all 64 bits, adds one and
+    reverses back.  The carry runs through the (reversed) high bits, which
+    are all ones, into the reversed masked bits and clears the high bits on
+    the way, so the result is the masked bits, reversed, incremented and
+    reversed again, or 0 when that increment overflows the mask: the same
+    arithmetic on ``mask.bit_length()`` bits instead of 64."""
+    n = mask.bit_length()
+    if not n:
+        return 0
+    r = int(f"{v & mask:0{n}b}"[::-1], 2) + 1
+    if r > mask:
+        return 0
+    return int(f"{r:0{n}b}"[::-1], 2)
 
 
 def buckets_for(n: int) -> int:
@@ -325,43 +346,50 @@ class HashTable:
         finally:
             self.pause_rehash -= 1
 
-    def scan(self, cursor: int, fn: Callable[[bytes, Any], None]) -> int:
-        """dictScan: call fn(key, value) for one cursor step; next cursor."""
+    def scan_step(self, cursor: int) -> tuple[list[dict], int]:
+        """One dictScan step: the bucket(s) the cursor visits and the next
+        cursor.  The buckets are live; the caller reads them before the next
+        write (``scan`` and ``scan_keys`` do)."""
         if self.used == 0:
-            return 0
+            return [], 0
         v = cursor & _M64
+        if self.rehashidx < 0:
+            m0 = self.mask0
+            return [self.t0[v & m0]], _next_cursor(v, m0)
+        small, large = self.t0, self.t1
+        if len(small) > len(large):
+            small, large = large, small
+        m0, m1 = len(small) - 1, len(large) - 1
+        visited = [small[v & m0]]
+        while True:
+            visited.append(large[v & m1])
+            v = _next_cursor(v, m1)
+            if not (v & (m0 ^ m1)):
+                return visited, v
+
+    def scan(self, cursor: int, fn: Callable[[bytes, Any], None]) -> int:
+        """dictScan: call fn(key, value) for one cursor step; next cursor.
+        Rehashing is paused meanwhile, so a callback that deletes cannot move
+        buckets under the walk."""
+        buckets, cursor = self.scan_step(cursor)
         self.pause_rehash += 1
         try:
-            if self.rehashidx < 0:
-                m0 = self.mask0
-                for k, val in list(self.t0[v & m0].items()):
-                    fn(k, val)
-                v |= ~m0 & _M64
-                v = _rev64(v)
-                v = (v + 1) & _M64
-                return _rev64(v)
-            small, large = self.t0, self.t1
-            if len(small) > len(large):
-                small, large = large, small
-            m0, m1 = len(small) - 1, len(large) - 1
-            b = small[v & m0]
-            if b:
-                for k, val in list(b.items()):
-                    fn(k, val)
-            while True:
-                b = large[v & m1]
+            for b in buckets:
                 if b:
                     for k, val in list(b.items()):
                         fn(k, val)
-                v |= ~m1 & _M64
-                v = _rev64(v)
-                v = (v + 1) & _M64
-                v = _rev64(v)
-                if not (v & (m0 ^ m1)):
-                    break
-            return v
         finally:
             self.pause_rehash -= 1
+        return cursor
+
+    def scan_keys(self, cursor: int, out: list) -> int:
+        """``scan`` for the keys alone, appended to ``out`` in C (the
+        keyspace SCAN: no callback per key)."""
+        buckets, cursor = self.scan_step(cursor)
+        for b in buckets:
+            if b:
+                out.extend(b)
+        return cursor
 
     # -- random sampling ----------------------------------------------------
     def random_item(self, rng: random.Random = random._inst) -> tuple[bytes, Any] | None:

@@ -631,14 +631,10 @@ def scan_generic(c: Any, obj: Any, cursor: int, argv: list[bytes], first_opt: in
     if obj is None:
         db = c.db
         keys: list[bytes] = []
-        emit_key = keys.append
-        scan = db.keys.scan
+        scan_keys = db.keys.scan_keys
         maxiterations = count * 10
-
-        def fn(k: bytes, v: Any) -> None:
-            emit_key(k)
         while True:
-            cursor = scan(cursor, fn)
+            cursor = scan_keys(cursor, keys)
             if not cursor or not maxiterations or len(keys) >= count:
                 break
             maxiterations -= 1
