@@ -338,6 +338,23 @@ class HashTable:
         finally:
             self.pause_rehash -= 1
 
+    def key_list(self) -> list[bytes]:
+        """All keys as a list, bucket by bucket in C (same order as keys())."""
+        out: list[bytes] = []
+        for b in self.buckets():
+            out.extend(b)
+        return out
+
+    def filter_present(self, keys: list[bytes]) -> list[bytes]:
+        """The keys of ``keys`` that are in the table, in their order: one
+        comprehension when no rehash is running; otherwise a lookup per key
+        that steps the rehash as ``dictFind`` does."""
+        if self.rehashidx >= 0:
+            return [k for k in keys if k in self]
+        t0 = self.t0
+        mask = self.mask0
+        return [k for k in keys if k in t0[hash(k) & mask]]
+
     def items(self) -> Iterator[tuple[bytes, Any]]:
         self.pause_rehash += 1
         try:

@@ -206,7 +206,7 @@ class Set:
         d = self.data
         if d.__class__ is Intset:
             return [b"%d" % v for v in d]
-        return list(d.keys())
+        return d.key_list()
 
     def __iter__(self):
         return iter(self.members())
@@ -641,19 +641,24 @@ def _intersection(sets: list[Set], limit: int = 0) -> list[bytes]:
                 if limit and len(out) >= limit:
                     break
         return out
-    for m in d0.keys():
-        for d in others:
-            if d.__class__ is Intset:
-                ok, v = parse_ll(m)
-                if not ok or not d.contains(v):
-                    break
-            elif m not in d:
-                break
+    # A hash-table set: filter the whole candidate list by each other set in
+    # turn (a comprehension each) instead of a Python loop per member and
+    # set; the survivors and their order are the same.
+    out = d0.key_list()
+    for d in others:
+        if not out:
+            break
+        if d.__class__ is Intset:
+            contains = d.contains
+            out = [m for m in out if _intset_has(contains, m)]
         else:
-            out.append(m)
-            if limit and len(out) >= limit:
-                break
-    return out
+            out = d.filter_present(out)
+    return out[:limit] if limit else out
+
+
+def _intset_has(contains: Callable[[int], bool], member: bytes) -> bool:
+    ok, v = parse_ll(member)
+    return ok and contains(v)
 
 
 def _store_result(c: Any, dstkey: bytes, result: Set | None, event: str) -> None:
