@@ -9,7 +9,7 @@ the throughput report, and the JSON/markdown files are written.  Commands
 omakase lacks today (EVAL, BGSAVE, ...) must come out as n/a, not as a
 failure; a broken script (crash, unparsed output, non-zero exit) fails here.
 
-The three scripts run concurrently (one fixture starts them all) so the whole
+The scripts run concurrently (one fixture starts them all) so the whole
 file stays well under a minute on the 2-core machine.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Start run.py, memory.py and latency.py at once; wait for all three."""
+    """Start run.py, memory.py, commands.py and latency.py at once; wait for all."""
     out = tmp_path_factory.mktemp("bench-out")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
@@ -45,6 +45,7 @@ def runs(tmp_path_factory):
         "run": ["run.py", "--rounds", "2", "--requests", "1000", "--shapes", "a,b,c",
                 "--tests", ",".join(SMOKE_TESTS), "--no-plot", "--bench-timeout", "30"],
         "memory": ["memory.py", "--keys", "3000"],
+        "commands": ["commands.py", "--quick", "--only", "keyspace,stream"],
         "latency": ["latency.py", "--growth-keys", "5000", "--bgsave-keys", "2000",
                     "--set-members", "5000", "--idle-seconds", "0.3"],
     }
@@ -177,3 +178,23 @@ def test_latency(runs):
     assert bgsave["omakase"]["status"] is None and bgsave["omakase"]["cmd_ms"] > 0
     aofrw = next(v for k, v in cases.items() if k.startswith("BGREWRITEAOF"))
     assert aofrw["omakase"]["status"] is None and aofrw["redis"]["status"] is None
+
+
+def test_commands_survey(runs):
+    res = runs["commands"]
+    check_exit(res)
+    _, stdout, _, out = res
+    last = stdout.strip().splitlines()[-2:]
+    assert last[0].startswith("geomean cpu ratio: ") and last[1].startswith("geomean rps ratio: ")
+    data = json.loads((out / "commands.json").read_text())
+    rows = {r["label"]: r for r in data["rows"]}
+    assert "EXISTS" in rows and "XRANGE COUNT 10" in rows and "GET" not in rows  # --only
+    for label, r in rows.items():
+        if r["status"] is not None:
+            assert is_na(r["status"]), (label, r)
+            continue
+        assert r["omakase_rps"] > 0 and r["redis_rps"] > 0 and r["rps_ratio"] > 0, (label, r)
+        assert r["omakase_cpu"] is not None and r["redis_cpu"] is not None, (label, r)
+    for label in ("EXISTS", "DBSIZE", "XLEN"):       # omakase has always had these
+        assert rows[label]["status"] is None, rows[label]
+    assert "| command |" in (out / "commands.md").read_text()
