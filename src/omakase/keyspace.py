@@ -74,10 +74,16 @@ class Db:
             if stats:
                 server.stat_keyspace_misses += 1
             return None
-        if self.expires.used and self.expire_if_needed(key):
-            if stats:
-                server.stat_keyspace_misses += 1
-            return None
+        if self.expires.used:
+            # key_is_expired inline for the common answers (no TTL, or a TTL
+            # in the future); expire_if_needed decides the rest.
+            ex = self.expires
+            when = ex.t0[hash(key) & ex.mask0].get(key) if ex.rehashidx < 0 else ex.get(key)
+            if when is not None and server.expire_now_ms() > when \
+                    and self.expire_if_needed(key):
+                if stats:
+                    server.stat_keyspace_misses += 1
+                return None
         if stats:
             server.stat_keyspace_hits += 1
         if touch and not server.no_touch:
