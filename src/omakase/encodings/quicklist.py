@@ -56,6 +56,12 @@ work even at thousands of nodes, and the list gives O(1) access to the nodes
 at compress depth from both ends.  Node order, node boundaries and the
 listpack bytes are the ones Redis produces for the same command sequence.
 
+LREM finds matches per node with ``Listpack.find`` (a C-level search of
+the encoded element, then the boundary check; nodes without the encoded
+bytes are skipped after one search) instead of decoding every element of a
+node that may contain it; from the head it stops at the matches still to
+remove.
+
 Fill (``list-max-listpack-size``)
 ---------------------------------
 ``fill < 0`` (-1..-5) caps a node's listpack at 4/8/16/32/64 KiB.
@@ -1155,15 +1161,25 @@ class Quicklist:
                 lp = node.reader()
                 if not lp.may_contain_entry(enc):
                     continue
-                vals = lp.to_list()
-                hits = [i for i, x in enumerate(vals) if x == v]
+                # The matches by search (Listpack.find: a C-level search of
+                # the encoded entry, checked against the entry boundaries),
+                # not by decoding the whole node; from the head, only as
+                # many as are still to be removed.
+                room = limit - removed if limit else -1
+                hits = []
+                i = lp.find(v)
+                while i >= 0:
+                    hits.append(i)
+                    if len(hits) == room and not reverse:
+                        break
+                    i = lp.find(v, i + 1)
                 if not hits:
                     continue
-                if limit:
-                    room = limit - removed
-                    hits = hits[-room:] if reverse else hits[:room]
-                node.decompress()
-                lp = node.lp
+                if reverse and limit:
+                    hits = hits[-room:]
+                if node.lp is None:
+                    node.decompress()
+                    lp = node.lp
                 for i in reversed(hits):
                     lp.delete(i)  # type: ignore[union-attr]
                 node.count -= len(hits)

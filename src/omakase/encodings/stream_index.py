@@ -44,6 +44,27 @@ and value bytes reach ``stream-node-max-bytes`` (0 or > 1 GiB means 1 GiB), or
 when its count plus deleted reaches ``stream-node-max-entries`` (0 = no
 limit), as ``streamAppendItem`` decides.
 
+Walking a node
+--------------
+``range`` (and everything built on it: ``first_id``/``last_id``, ``get``,
+``exists``, XRANGE/XREVRANGE/XREAD replies) walks a node element by element,
+as ``streamIteratorGetID`` does with ``lpNext``/``lpPrev``, instead of
+decoding the whole node: the master fields once, then per entry its flags
+and ID deltas; the fields and values are decoded only for an entry that is
+returned, and a skipped entry costs a table lookup per element.  Backwards,
+an entry is found from its lp-count (read the count, step back that many
+elements).  So ``XRANGE - + COUNT 1``, ``XREVRANGE + - COUNT 1`` and the last
+valid ID XREAD needs cost one entry, not one node.  Each visited node is
+read from a ``bytes`` snapshot (one memcpy of the node, at most
+``stream-node-max-bytes``), so the iterator never sees a change made while
+it is suspended.  Nothing is cached: a cache of decoded nodes would save
+the master-field decode (a few elements) per call, but costs Python objects
+per entry for as long as it lives and needs invalidation on every append,
+delete and trim; the walk already touches only what it returns.  XADD reads
+the tail node's master entry (count, deleted, fields) once
+(``_node_head``).  ``parse_node`` (whole-node decode with flag positions)
+remains for XDEL and XTRIM, which rewrite flags by element index.
+
 Operations here are the stream's data operations only (append, delete by
 ID, range iteration, trim by MAXLEN/MINID, edge IDs); IDs are
 ``(ms, seq)`` tuples of ints, which compare like Redis's ``streamCompareID``.
@@ -59,7 +80,8 @@ from bisect import bisect_left, bisect_right
 from struct import Struct
 from typing import Iterator, Optional
 
-from omakase.encodings.listpack import Listpack
+from omakase.encodings.listpack import (_DEC7, _ELEN, HDR_SIZE, Listpack, _decode_bytes,
+                                        _decode_value, _entry_size, _prev_start)
 
 FLAG_NONE = 0
 FLAG_DELETED = 1
@@ -94,6 +116,188 @@ def _delta(a: int, b: int) -> int:
     """a - b as Redis stores it: uint64 arithmetic seen as an int64."""
     d = (a - b) & UINT64_MAX
     return d - (1 << 64) if d >> 63 else d
+
+
+# ---------------------------------------------------------------------------
+# Incremental node walks (streamIteratorGetID's lpNext/lpPrev steps).  They
+# read a node's bytes (a ``bytes`` snapshot, so slices are ``bytes``) one
+# element at a time and decode only what is compared or returned: an entry's
+# ID costs its three small ints, its values are decoded only if the entry is
+# emitted, and a skipped entry costs one table lookup per element.
+# ---------------------------------------------------------------------------
+def _int_at(data: bytes, p: int) -> tuple:
+    """(value, next position) of the integer element at ``p``."""
+    b = data[p]
+    if b < 0x80:
+        return b, p + 2
+    if 0xC0 <= b < 0xE0:
+        v = ((b & 0x1F) << 8) | data[p + 1]
+        return (v - 8192 if v >= 4096 else v), p + 3
+    return _int(_decode_value(data, p)), p + _entry_size(data, p)
+
+
+def _skip(data: bytes, p: int, count: int) -> int:
+    """Position after ``count`` elements from ``p``."""
+    elen = _ELEN
+    while count:
+        t = elen[data[p]]
+        p += t if t > 0 else _entry_size(data, p)
+        count -= 1
+    return p
+
+
+def _strs_at(data: bytes, p: int, count: int, out: list) -> int:
+    """Append ``count`` elements from ``p`` to ``out`` as bytes; returns the
+    position after them."""
+    dec7 = _DEC7
+    app = out.append
+    while count:
+        b = data[p]
+        if b < 0x80:
+            app(dec7[b])
+            p += 2
+        elif b < 0xC0:
+            q = p + 1 + (b & 0x3F)
+            app(data[p + 1:q])
+            p = q + 1
+        else:
+            app(_decode_bytes(data, p))
+            p += _entry_size(data, p)
+        count -= 1
+    return p
+
+
+def _node_head(data: bytes) -> tuple:
+    """The master entry: (count, deleted, field names, position of the
+    first entry).  The 7-bit ints these almost always are read inline."""
+    b = data[HDR_SIZE]
+    if b < 0x80:
+        count = b
+        p = HDR_SIZE + 2
+    else:
+        count, p = _int_at(data, HDR_SIZE)
+    b = data[p]
+    if b < 0x80:
+        deleted = b
+        p += 2
+    else:
+        deleted, p = _int_at(data, p)
+    b = data[p]
+    if b < 0x80:
+        nf = b
+        p += 2
+    else:
+        nf, p = _int_at(data, p)
+    fields: list = []
+    p = _strs_at(data, p, nf, fields)
+    return count, deleted, fields, (p + 2 if data[p] == 0 else _skip(data, p, 1))
+
+
+def _read_entry(data: bytes, p: int, mms: int, mseq: int, mfields: list, start: tuple,
+                end: tuple, tombstones: bool) -> tuple:
+    """Read the entry whose flags are at ``p``: ``(id, pairs, next entry
+    position)``; ``pairs`` is None (nothing decoded, the elements only
+    stepped over) unless start <= id <= end and the entry is live or
+    ``tombstones``."""
+    b = data[p]
+    if b < 0x80:
+        flags = b
+        p += 2
+    else:
+        flags, p = _int_at(data, p)
+    b = data[p]
+    if b < 0x80:
+        d = b
+        p += 2
+    else:
+        d, p = _int_at(data, p)
+    ms = (mms + d) & UINT64_MAX         # uint64 arithmetic, as stored
+    b = data[p]
+    if b < 0x80:
+        d = b
+        p += 2
+    else:
+        d, p = _int_at(data, p)
+    eid = (ms, (mseq + d) & UINT64_MAX)
+    if flags & FLAG_SAMEFIELDS:
+        nv = len(mfields)
+    else:
+        b = data[p]
+        if b < 0x80:
+            nv = 2 * b
+            p += 2
+        else:
+            nv, p = _int_at(data, p)
+            nv *= 2
+    if start <= eid <= end and (tombstones or not flags & FLAG_DELETED):
+        if flags & FLAG_SAMEFIELDS:
+            vals: list = []
+            p = _strs_at(data, p, nv, vals)
+            pairs: Optional[list] = [None] * (2 * nv)
+            pairs[0::2] = mfields
+            pairs[1::2] = vals
+        else:
+            pairs = []
+            p = _strs_at(data, p, nv, pairs)
+    else:
+        pairs = None
+        elen = _ELEN
+        while nv:
+            t = elen[data[p]]
+            p += t if t > 0 else _entry_size(data, p)
+            nv -= 1
+    # the lp-count: a 7-bit int unless the entry has 62+ fields
+    return eid, pairs, (p + 2 if data[p] < 0x80 else _skip(data, p, 1))
+
+
+def _entry_before(data: bytes, e: int) -> int:
+    """Start (flags position) of the entry that ends at ``e``, or -1 when
+    the element before ``e`` is the master entry's terminator (its
+    lp-count 0): read the lp-count, then step back that many elements."""
+    bl = data[e - 1]
+    q = e - 1 - bl if bl < 128 else _prev_start(data, e)
+    lpcount = _int_at(data, q)[0]
+    if lpcount == 0:
+        return -1
+    while lpcount:
+        bl = data[q - 1]
+        q = q - 1 - bl if bl < 128 else _prev_start(data, q)
+        lpcount -= 1
+    return q
+
+
+def _walk_node(data: bytes, master: tuple, start: tuple, end: tuple, rev: bool,
+               tombstones: bool, limit: int, out: list) -> bool:
+    """Append ``(id, pairs)`` for the node's entries with start <= id <=
+    end to ``out``, in ID order or reversed, skipping deleted ones unless
+    ``tombstones``, until ``out`` holds ``limit`` entries (0: no limit).
+    True when the walk is over: it passed the far end of the interval or
+    reached the limit."""
+    mms, mseq = master
+    mfields, p = _node_head(data)[2:]
+    if not rev:
+        last = len(data) - 1
+        while p < last:
+            eid, pairs, p = _read_entry(data, p, mms, mseq, mfields, start, end, tombstones)
+            if pairs is not None:
+                out.append((eid, pairs))
+                if len(out) == limit:
+                    return True
+            elif eid > end:
+                return True
+        return False
+    e = len(data) - 1
+    while True:
+        e = _entry_before(data, e)
+        if e < 0:
+            return False
+        eid, pairs, _ = _read_entry(data, e, mms, mseq, mfields, start, end, tombstones)
+        if pairs is not None:
+            out.append((eid, pairs))
+            if len(out) == limit:
+                return True
+        elif eid < start:
+            return True
 
 
 def parse_node(lp: Listpack, master: tuple) -> list:
@@ -141,16 +345,17 @@ def new_node(sid: tuple, pairs: list) -> Listpack:
     return Listpack(elems)
 
 
-def node_append(lp: Listpack, master: tuple, sid: tuple, pairs: list) -> None:
+def node_append(lp: Listpack, master: tuple, sid: tuple, pairs: list,
+                head: Optional[tuple] = None) -> None:
     """Append an entry to an existing node (count + 1, SAMEFIELDS if the
-    field names equal the master's, in order)."""
-    lp.replace(0, _int(lp.get_value(0)) + 1)
+    field names equal the master's, in order).  ``head`` is the node's
+    ``_node_head`` when the caller already read it."""
+    if head is None:
+        head = _node_head(lp.to_bytes())
+    count, _deleted, mfields, _p = head
+    lp.replace(0, count + 1)
     nf = len(pairs) // 2
-    same = False
-    mnf = _int(lp.get_value(2))
-    if mnf == nf:
-        same = lp.range(3, 3 + nf) == pairs[0::2]
-    if same:
+    if len(mfields) == nf and mfields == pairs[0::2]:
         elems = [FLAG_SAMEFIELDS, _delta(sid[0], master[0]), _delta(sid[1], master[1])]
         elems.extend(pairs[1::2])
         elems.append(3 + nf)
@@ -250,17 +455,12 @@ class StreamIndex:
             limit = max_bytes
             if limit == 0 or limit > STREAM_LISTPACK_MAX_SIZE:
                 limit = STREAM_LISTPACK_MAX_SIZE
-            new = False
-            if lp.nbytes + sum(map(len, pairs)) >= limit:
-                new = True
-            elif max_entries:
-                count, deleted = node_counts(lp)
-                if count + deleted >= max_entries:
-                    new = True
-            if not new:
-                node_append(lp, decode_id(self.keys[-1]), sid, pairs)
-                self.length += 1
-                return
+            if lp.nbytes + sum(map(len, pairs)) < limit:
+                head = _node_head(lp.to_bytes())
+                if not max_entries or head[0] + head[1] < max_entries:
+                    node_append(lp, _unpack_key(self.keys[-1]), sid, pairs, head)
+                    self.length += 1
+                    return
         self.keys.append(encode_id(sid))
         nodes.append(new_node(sid, pairs))
         self.length += 1
@@ -294,67 +494,66 @@ class StreamIndex:
 
     def exists(self, sid: tuple) -> bool:
         """``streamEntryExists``: present and not deleted."""
-        for _ in self.range(sid, sid):
-            return True
-        return False
+        return bool(self.entries(sid, sid, count=1))
 
     def get(self, sid: tuple) -> Optional[list]:
-        for _eid, pairs in self.range(sid, sid):
-            return pairs
-        return None
+        r = self.entries(sid, sid, count=1)
+        return r[0][1] if r else None
 
-    def range(self, start: tuple = MIN_ID, end: tuple = MAX_ID, rev: bool = False,
-              tombstones: bool = False) -> Iterator[tuple]:
-        """Entries ``(id, pairs)`` with start <= id <= end, in ID order or
-        reversed (``streamIteratorStart``/``GetID``); deleted entries are
-        skipped unless ``tombstones``.  The iterator works node by node on
-        decoded snapshots, so callers may change the stream between items
-        only if they stop iterating (as Redis's callers do)."""
-        keys = self.keys
-        nodes = self.nodes
-        if not keys:
-            return
+    def _node_order(self, start: tuple, end: tuple, rev: bool) -> range:
+        """Positions of the nodes an interval walk visits, in visiting order
+        (from the node holding ``start``, or ``end`` backwards)."""
+        n = len(self.keys)
         if not rev:
             i = 0
             if start != MIN_ID:
-                i = self.seek_le(encode_id(start))
-                if i < 0:
-                    i = 0
-            n = len(keys)
-            while i < n:
-                for eid, flags, _fpos, pairs in parse_node(nodes[i], decode_id(keys[i])):
-                    if eid < start or (flags & FLAG_DELETED and not tombstones):
-                        continue
-                    if eid > end:
-                        return
-                    yield eid, pairs
-                i += 1
-        else:
-            i = len(keys) - 1
-            if end != MIN_ID:
-                j = self.seek_le(encode_id(end))
-                if j >= 0:
-                    i = j
-            while i >= 0:
-                entries = parse_node(nodes[i], decode_id(keys[i]))
-                for k in range(len(entries) - 1, -1, -1):
-                    eid, flags, _fpos, pairs = entries[k]
-                    if eid > end or (flags & FLAG_DELETED and not tombstones):
-                        continue
-                    if eid < start:
-                        return
-                    yield eid, pairs
-                i -= 1
+                i = max(self.seek_le(encode_id(start)), 0)
+            return range(i, n)
+        i = n - 1
+        if end != MIN_ID:
+            j = self.seek_le(encode_id(end))
+            if j >= 0:
+                i = j
+        return range(i, -1, -1)
+
+    def entries(self, start: tuple = MIN_ID, end: tuple = MAX_ID, rev: bool = False,
+                count: int = 0, tombstones: bool = False) -> list:
+        """The entries ``(id, pairs)`` with start <= id <= end, in ID order
+        or reversed, at most ``count`` of them (0: all), deleted ones skipped
+        unless ``tombstones`` (``streamIteratorStart``/``GetID`` as
+        streamReplyWithRange drives them).  Only the entries returned are
+        decoded (see "Walking a node")."""
+        out: list = []
+        keys = self.keys
+        nodes = self.nodes
+        for i in self._node_order(start, end, rev):
+            if _walk_node(nodes[i].to_bytes(), _unpack_key(keys[i]), start, end, rev,
+                          tombstones, count, out):
+                break
+        return out
+
+    def range(self, start: tuple = MIN_ID, end: tuple = MAX_ID, rev: bool = False,
+              tombstones: bool = False) -> Iterator[tuple]:
+        """``entries`` as an iterator that walks one node at a time (for
+        whole-stream walks: DEBUG DIGEST, AOF rewrite).  Callers may change
+        the stream between items only if they stop iterating."""
+        keys = self.keys
+        nodes = self.nodes
+        for i in self._node_order(start, end, rev):
+            out: list = []
+            done = _walk_node(nodes[i].to_bytes(), _unpack_key(keys[i]), start, end, rev,
+                              tombstones, 0, out)
+            yield from out
+            if done:
+                return
 
     def first_id(self, tombstones: bool = False) -> Optional[tuple]:
-        for eid, _ in self.range(tombstones=tombstones):
-            return eid
-        return None
+        r = self.entries(count=1, tombstones=tombstones)
+        return r[0][0] if r else None
 
     def last_id(self, tombstones: bool = False) -> Optional[tuple]:
-        for eid, _ in self.range(rev=True, tombstones=tombstones):
-            return eid
-        return None
+        r = self.entries(rev=True, count=1, tombstones=tombstones)
+        return r[0][0] if r else None
 
     def trim(self, maxlen: int = -1, minid: Optional[tuple] = None, approx: bool = False,
              limit: int = 0) -> int:

@@ -40,6 +40,19 @@ the encoded entry); the listpack keeps an offset index only above 64
 entries.  A hash created by one HSET with all its fields is built with a
 single buffer write, so its ``bytearray`` has no growth slack.
 
+Read-modify-write finds the field once.  ``Hash.set`` (HSET/HMSET of an
+existing field), ``find_slot`` + ``set_at`` (HINCRBY, HINCRBYFLOAT) and
+HSETNX's insert search a listpack once (``lp_find_value``: ``lpFind`` with
+skip 1, then one step to the value) and replace the value where it was found
+(``lp_replace_at``: one ``encode_entry``, one slice assignment, no second
+search or walk); HINCRBY reads an integer entry as an int and writes its
+result as an int (no decimal round trip; the bytes are the same as for the
+decimal text).  On a hashtable ``find_slot`` returns the bucket and
+``set_at`` writes into it.  ``lp_find_value``/``lp_replace_at`` use
+listpack internals (``_find``, ``_n``, ``_buf``, ``_offs``, ``_set_header``) and
+belong in listpack.py once it is free to change; a listpack that keeps an
+offset index (over 64 entries) is replaced through ``Listpack.replace``.
+
 Replies and propagation follow ``t_hash.c`` command by command: HINCRBYFLOAT
 is propagated as ``HSET key field <result>`` (``c.rewritten_argv``), HGETALL
 is a map (RESP3) / flat array (RESP2), HRANDFIELD with WITHVALUES nests pairs
@@ -68,7 +81,8 @@ from omakase import replies
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import remove_members
-from omakase.encodings.listpack import Listpack
+from omakase.encodings.listpack import (MAX_TOTAL_BYTES, Listpack, _decode_value,
+                                        _entry_size, encode_entry)
 from omakase.hashtable import BUCKET_LOAD, FORCE_RESIZE_RATIO, HashTable
 from omakase.replies import CONE as _CONE, CZERO as _CZERO, INTEGERS
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
@@ -109,6 +123,40 @@ def new_lru(server: Any) -> int:
     memo[0] = t
     memo[1] = v
     return v
+
+
+# ---------------------------------------------------------------------------
+# Listpack primitives for field/value listpacks (candidates for listpack.py,
+# kept here while that module is being changed: they use its internals)
+# ---------------------------------------------------------------------------
+def lp_find_value(lp: Listpack, field: bytes) -> tuple[int, int]:
+    """(index, byte offset) of the value entry stored under ``field`` in a
+    field/value listpack, or (-1, -1): one ``lpFind`` (skip 1) and one step,
+    so the caller can read and then replace the value without a second
+    search or walk."""
+    i, pos = lp._find(field, 0, 1)
+    if i < 0 or i + 1 >= lp._n:
+        return -1, -1
+    return i + 1, pos + _entry_size(lp._buf, pos)
+
+
+def lp_replace_at(lp: Listpack, k: int, a: int, elem: Any) -> None:
+    """``lpReplace`` of entry ``k``, known to start at byte ``a`` (from
+    ``lp_find_value``, nothing changed since), by ``elem`` (bytes, or an int
+    written as an integer entry: the same bytes as its decimal text).  Same
+    bytes as ``Listpack.replace`` without its index normalisation and walk;
+    a listpack that keeps an offset index goes through ``replace`` so the
+    index stays right."""
+    if lp._offs is not None:
+        lp.replace(k, elem)
+        return
+    enc = encode_entry(elem)
+    buf = lp._buf
+    b = a + _entry_size(buf, a)
+    if len(buf) + len(enc) - (b - a) > MAX_TOTAL_BYTES:
+        raise OverflowError("listpack would exceed 4 GiB")
+    buf[a:b] = enc
+    lp._set_header()
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +275,8 @@ class Hash:
         return field in d
 
     def set(self, field: bytes, value: bytes, config: Any) -> bool:
-        """hashTypeSet: True if the field existed (its value was updated)."""
+        """hashTypeSet: True if the field existed (its value was updated).
+        One search of the listpack: an existing value is replaced in place."""
         d = self.data
         if d.__class__ is Listpack:
             maxv = config.hash_max_listpack_value
@@ -235,15 +284,59 @@ class Hash:
                 self.convert()
                 d = self.data
             else:
-                i = d.find(field, 0, 1)
-                if i >= 0:
-                    d.replace(i + 1, value)
+                k, a = lp_find_value(d, field)
+                if k >= 0:
+                    lp_replace_at(d, k, a, value)
                     return True
-                d.extend((field, value))
-                if (len(d) >> 1) > config.hash_max_listpack_entries:
-                    self.convert()
+                self._lp_insert(d, field, value, config)
                 return False
         return not d.set(field, value)
+
+    def _lp_insert(self, lp: Listpack, field: bytes, value: bytes, config: Any) -> None:
+        """hashTypeSet's listpack insert of a field known to be absent."""
+        lp.extend((field, value))
+        if (len(lp) >> 1) > config.hash_max_listpack_entries:
+            self.convert()
+
+    # -- read-modify-write (HINCRBY, HINCRBYFLOAT, HSETNX) ----------------------
+    def find_slot(self, field: bytes) -> tuple[Any, Any]:
+        """``(value, slot)`` of ``field`` for a read-modify-write: ``value``
+        is None when the field is missing, else bytes -- or an int for an
+        integer listpack entry (no decimal round trip); ``slot`` (None when
+        missing) is where the value lives, for ``set_at``: a listpack's
+        ``(index, offset)`` of the value entry or the HashTable bucket."""
+        d = self.data
+        if d.__class__ is Listpack:
+            k, a = lp_find_value(d, field)
+            if k < 0:
+                return None, None
+            return _decode_value(d._buf, a), (k, a)
+        b = d.bucket_for(field)
+        v = b.get(field)
+        return v, (None if v is None else b)
+
+    def set_at(self, slot: Any, field: bytes, value: bytes, config: Any,
+               elem: Any = None) -> None:
+        """hashTypeSet right after ``find_slot`` returned ``slot`` (nothing
+        changed in between): the found value is replaced where it is, a
+        missing field inserted, without searching again.  ``elem`` is what
+        a listpack stores (an int for HINCRBY's result; default
+        ``value``).  A field or value longer than ``hash-max-listpack-value``
+        converts first, as hashTypeSet does (HINCRBY*'s path)."""
+        d = self.data
+        if d.__class__ is Listpack:
+            maxv = config.hash_max_listpack_value
+            if len(field) > maxv or len(value) > maxv:
+                self.convert()
+                self.data.set(field, value)
+            elif slot is not None:
+                lp_replace_at(d, slot[0], slot[1], value if elem is None else elem)
+            else:
+                self._lp_insert(d, field, value, config)
+        elif slot is not None:
+            slot[field] = value
+        else:
+            d.set(field, value)
 
     def delete(self, field: bytes) -> bool:
         """hashTypeDelete: True if the field was there."""
@@ -408,17 +501,23 @@ def _hset_generic(c: Any, argv: list[bytes], name: str) -> int | None:
     return created
 
 
-def _hset_done(c: Any, argv: list[bytes]) -> None:
-    """HSET/HMSET's tail: WATCH, the "hset" event, one change per pair."""
+def _hash_written(c: Any, key: bytes, event: str, changes: int) -> None:
+    """The tail of every hash write, in Redis's order after the reply:
+    WATCH/tracking (``signal_modified_key`` only when someone listens), the
+    keyspace event, ``server.dirty``."""
     db = c.db
-    key = argv[1]
     if db.watched_keys or db.tracking_hook is not None:
         db.signal_modified_key(key)
     server = c.server
     hook = server.notify_hook
     if hook is not None:
-        hook(NOTIFY_HASH, "hset", key, db.id)
-    server.dirty += (len(argv) - 2) >> 1
+        hook(NOTIFY_HASH, event, key, db.id)
+    server.dirty += changes
+
+
+def _hset_done(c: Any, argv: list[bytes]) -> None:
+    """HSET/HMSET's tail: the "hset" event, one change per pair."""
+    _hash_written(c, argv[1], "hset", (len(argv) - 2) >> 1)
 
 
 @command("hset")
@@ -495,11 +594,9 @@ def hsetnx_command(c: Any, argv: list[bytes]) -> None:
         return
     else:
         o.try_conversion(argv, 2, 3, config)
-        o.set(field, value, config)
+        o.set_at(None, field, value, config)
     c.add_reply_int(1)
-    db.signal_modified_key(key)
-    server.notify(NOTIFY_HASH, "hset", key, db.id)
-    server.dirty += 1
+    _hash_written(c, key, "hset", 1)
 
 
 @command("hget")
@@ -635,9 +732,11 @@ def hincrby_command(c: Any, argv: list[bytes]) -> None:
     if o is not None and o.__class__ is not Hash:
         c.add_reply_error(WRONGTYPE)
         return
-    cur = None if o is None else o.get(field)
+    cur, slot = (None, None) if o is None else o.find_slot(field)
     if cur is None:
         value = 0
+    elif cur.__class__ is int:
+        value = cur                 # an integer listpack entry: no string2ll
     else:
         ok, value = parse_ll(cur)
         if not ok:
@@ -653,11 +752,9 @@ def hincrby_command(c: Any, argv: list[bytes]) -> None:
     if o is None:
         db.add(key, Hash.from_pairs({field: new}, new_lru(server), server.config))
     else:
-        o.set(field, new, server.config)
+        o.set_at(slot, field, new, server.config, value)
     c.add_reply_int(value)
-    db.signal_modified_key(key)
-    server.notify(NOTIFY_HASH, "hincrby", key, db.id)
-    server.dirty += 1
+    _hash_written(c, key, "hincrby", 1)
 
 
 @command("hincrbyfloat")
@@ -675,11 +772,11 @@ def hincrbyfloat_command(c: Any, argv: list[bytes]) -> None:
     if o is not None and o.__class__ is not Hash:
         c.add_reply_error(WRONGTYPE)
         return
-    cur = None if o is None else o.get(field)
+    cur, slot = (None, None) if o is None else o.find_slot(field)
     if cur is None:
         value = _LD_ZERO
     else:
-        value = strtold(cur)
+        value = strtold(b"%d" % cur if cur.__class__ is int else cur)
         if value is None:
             c.add_reply_error(ERR_NOT_FLOAT)
             return
@@ -695,11 +792,9 @@ def hincrbyfloat_command(c: Any, argv: list[bytes]) -> None:
     if o is None:
         db.add(key, Hash.from_pairs({field: new}, new_lru(server), server.config))
     else:
-        o.set(field, new, server.config)
+        o.set_at(slot, field, new, server.config)
     c.add_reply_bulk(new)
-    db.signal_modified_key(key)
-    server.notify(NOTIFY_HASH, "hincrbyfloat", key, db.id)
-    server.dirty += 1
+    _hash_written(c, key, "hincrbyfloat", 1)
     # Always propagated as HSET with the final value, so that replicas and
     # the AOF never redo the floating point math.
     c.rewritten_argv = [b"HSET", key, field, new]

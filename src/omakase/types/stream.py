@@ -49,6 +49,12 @@ xgroup-createconsumer, xgroup-delconsumer, xgroup-destroy, xgroup-setid),
   for a consumer it created), XCLAIM ... LASTID that moved the group as
   ``XGROUP SETID``.
 
+Replies: an entry is encoded as one string (``entry_resp``: id and
+``hiredis.pack_command`` of its pairs); XRANGE/XREVRANGE/XREAD without a
+group collect the entries and write the array length first (no deferred
+length); ``-`` and ``+`` bounds skip ID parsing.  The node walk that feeds
+them decodes only the entries returned (see stream_index.py).
+
 Blocking XREAD / XREADGROUP use ``blocking.block_for_keys`` (BLOCKED_STREAM).
 XADD signals the key ready; XGROUP DESTROY too (waiters of the group get
 ``-NOGROUP``); deleting or overwriting the key wakes XREADGROUP waiters with
@@ -65,6 +71,8 @@ from __future__ import annotations
 import time
 from bisect import bisect_left, insort
 from typing import Any, Iterator, Optional
+
+from hiredis import pack_command as _pack
 
 from omakase import replies
 from omakase.blocking import BLOCKED_STREAM, block_for_keys, deny_blocking
@@ -517,6 +525,10 @@ def parse_bound(c: Any, arg: bytes, is_start: bool) -> Optional[tuple]:
     """One end of an XRANGE-like interval with '(' exclusion applied: an
     exclusive start moves to the next ID, an exclusive end to the previous
     one.  None after an error reply."""
+    if arg == b"-":
+        return MIN_ID
+    if arg == b"+":
+        return MAX_ID
     r = parse_interval(c, arg, 0 if is_start else UINT64_MAX)
     if r is None:
         return None
@@ -598,10 +610,15 @@ def _must_obey(c: Any) -> bool:
 # ---------------------------------------------------------------------------
 # Replies
 # ---------------------------------------------------------------------------
+def entry_resp(sid: tuple, pairs: list) -> bytes:
+    """One stream entry as a reply: ``[id, [f1, v1, ...]]`` (the same
+    bytes in RESP2 and RESP3), built as one string."""
+    idb = b"%d-%d" % sid
+    return b"*2\r\n$%d\r\n%b\r\n%b" % (len(idb), idb, _pack(tuple(pairs)))
+
+
 def _reply_entry(c: Any, sid: tuple, pairs: list) -> None:
-    c.add_reply_array_len(2)
-    c.add_reply_bulk(b"%d-%d" % sid)
-    c.add_reply_bulks(pairs)
+    c.add_reply(entry_resp(sid, pairs))
 
 
 def _propagate_xclaim(c: Any, key: bytes, g: ConsumerGroup, groupname: bytes,
@@ -625,13 +642,22 @@ def reply_range(c: Any, s: Stream, start: tuple, end: tuple, count: int, rev: bo
                 noack: bool = False, raw: bool = False,
                 spi: Optional[tuple] = None) -> tuple:
     """streamReplyWithRange: returns (emitted, propagated)."""
+    if group is None:
+        # Plain XRANGE / XREVRANGE / XREAD: the entries are collected
+        # first, so the array length goes in front without a deferred slot.
+        entries = s.index.entries(start, end, rev, count)
+        if not raw:
+            c.add_reply_array_len(len(entries))
+        if entries:
+            c.add_reply(b"".join([entry_resp(sid, pairs) for sid, pairs in entries]))
+        return len(entries), 0
     idx = None if raw else c.add_reply_deferred_len()
     n = 0
     prop = 0
     propagate_last_id = False
-    now = _mstime() if group is not None else 0
-    for sid, pairs in s.index.range(start, end, rev):
-        if group is not None and sid > group.last_id:
+    now = _mstime()
+    for sid, pairs in s.index.entries(start, end, rev, count):
+        if sid > group.last_id:
             if (group.entries_read != SCG_INVALID_ENTRIES_READ
                     and not range_has_tombstones(s, sid, None)):
                 group.entries_read += 1
@@ -641,7 +667,7 @@ def reply_range(c: Any, s: Stream, start: tuple, end: tuple, count: int, rev: bo
             if noack:
                 propagate_last_id = True
         _reply_entry(c, sid, pairs)
-        if group is not None and not noack:
+        if not noack:
             nack = Nack(consumer, now)
             if not group.pel.insert(sid, nack):
                 nack = group.pel.get(sid)
@@ -656,8 +682,6 @@ def reply_range(c: Any, s: Stream, start: tuple, end: tuple, count: int, rev: bo
                 _propagate_xclaim(c, spi[0], group, spi[1], fmt_id(sid), nack)
                 prop += 1
         n += 1
-        if count and n == count:
-            break
     if spi is not None and propagate_last_id:
         _propagate_group_id(c, spi[0], group, spi[1])
         prop += 1
