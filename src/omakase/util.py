@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any, Callable
 from functools import lru_cache
 
 LLONG_MIN = -(2**63)
@@ -165,3 +166,16 @@ def glob_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
     if pattern == b"*":
         return True
     return _glob_regex(pattern, nocase).fullmatch(string) is not None
+
+
+def glob_matcher(pattern: bytes, nocase: bool = False) -> Callable[[bytes], Any]:
+    """``glob_match`` with the pattern bound: a callable whose result is
+    truthy for a matching string, for filtering many strings in C
+    (``list(filter(glob_matcher(p), strings))``)."""
+    if pattern == b"*":
+        return _always
+    return _glob_regex(pattern, nocase).fullmatch
+
+
+def _always(string: bytes) -> bool:
+    return True

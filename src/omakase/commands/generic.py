@@ -77,7 +77,7 @@ from omakase import replies
 from omakase.commands.registry import command
 from omakase.keyspace import Db
 from omakase.objects import RawString, TRAILER, type_name
-from omakase.util import glob_match, parse_ll
+from omakase.util import glob_matcher, parse_ll
 
 # Keyspace notification classes (server.h NOTIFY_*), same bits as config.py.
 NOTIFY_GENERIC = 1 << 2
@@ -529,9 +529,9 @@ def keys_command(c: Any, argv: list[bytes]) -> None:
     pattern = argv[1]
     allkeys = pattern == b"*"
     if allkeys:
-        keys = list(db.keys.keys())
+        keys = db.keys.key_list()
     else:
-        keys = [k for k in db.keys.keys() if glob_match(pattern, k)]
+        keys = list(filter(glob_matcher(pattern), db.keys.key_list()))
     if db.expires.used and keys:
         expired = db.key_is_expired
         keys = [k for k in keys if not expired(k)]
@@ -639,7 +639,7 @@ def scan_generic(c: Any, obj: Any, cursor: int, argv: list[bytes], first_opt: in
                 break
             maxiterations -= 1
         if pattern is not None:
-            keys = [k for k in keys if glob_match(pattern, k)]
+            keys = list(filter(glob_matcher(pattern), keys))
         if opts.typename is not None:
             want = opts.typename.lower()
             lookup = db.lookup
@@ -674,14 +674,15 @@ def scan_generic(c: Any, obj: Any, cursor: int, argv: list[bytes], first_opt: in
         maxiterations -= 1
     if pattern is not None:
         if pairs:
+            matches = glob_matcher(pattern)
             kept = []
-            for idx in range(0, len(out), 2):
-                if glob_match(pattern, out[idx]):
-                    kept.append(out[idx])
-                    kept.append(out[idx + 1])
+            for member, value in zip(out[::2], out[1::2]):
+                if matches(member):
+                    kept.append(member)
+                    kept.append(value)
             out = kept
         else:
-            out = [m for m in out if glob_match(pattern, m)]
+            out = list(filter(glob_matcher(pattern), out))
     _reply_scan(c, cursor, out)
 
 
