@@ -89,6 +89,27 @@ each, the common encodings handled inline, the same bytes as
 The module also holds the double<->string helpers that sorted-set listpacks
 need (``d2string``, ``double2ll``, ``zset_score_entry``); see their
 docstrings.
+
+Sorted-set walks
+----------------
+A sorted-set listpack holds ``member, score`` pairs in (score, member)
+order.  The ``z*`` methods are the walks of ``t_zset.c``'s ``zzl*``
+functions, on byte positions of a pair's member entry: ``zwalk`` (the one
+loop, ``_zwalk``) steps pair by pair forward or backward while the score --
+or the member, for lex ranges -- stays on one side of a bound, at most a
+limit, decoding only the keys it compares and only the pairs it collects
+(no whole-listpack ``to_list``); ``zskip`` is LIMIT's offset; ``zseek``
+finds the first (last) pair past a bound when the keys are in order (scores,
+or members whose scores are all equal), by a binary search on the offset
+index when the listpack keeps one and by a walk otherwise; and
+``zdelete`` cuts a run of pairs found by a walk.  ``zupdate`` gives an
+existing member a new score (ZINCRBY, ZADD of an existing member) and leaves
+the bytes ``zzlDelete`` + ``zzlInsert`` leave, but it walks from the pair's
+current place to its new one and rewrites only the bytes between them in
+one splice (``_splice``, which keeps the offset index).
+``from_zset_pairs`` builds a sorted-set listpack from ordered pairs with the
+common entries encoded inline.  Score entries are compared as the doubles
+``zzlGetScore`` reads (``_score_num``).
 """
 
 from __future__ import annotations
@@ -499,6 +520,103 @@ def _scan(buf, deep: bool) -> Tuple[int, bool]:
 
 
 # ---------------------------------------------------------------------------
+# Sorted-set pair walks (t_zset.c's zzl* walks; see "Sorted-set walks")
+# ---------------------------------------------------------------------------
+
+def _score_num(buf, p: int):
+    """The score entry at ``p`` as ``zzlGetScore`` reads it: a ``float``
+    (``(double)`` of an integer entry, strtod of ``d2string`` text), except
+    that 7- and 13-bit integers stay ``int`` (exact doubles, and Python
+    compares ints with floats exactly)."""
+    b = buf[p]
+    if b < 0x80:
+        return b
+    if 0xC0 <= b < 0xE0:
+        v = ((b & 0x1F) << 8) | buf[p + 1]
+        return v - 8192 if v >= 4096 else v
+    return float(_decode_value(buf, p))
+
+
+def _zprev(buf, p: int) -> int:
+    """Member entry of the pair before the pair whose member is at ``p``
+    (``zzlPrev``), or -1 at the head."""
+    if p == HDR_SIZE:
+        return -1
+    bl = buf[p - 1]
+    q = p - 1 - bl if bl < 128 else _prev_start(buf, p)
+    bl = buf[q - 1]
+    return q - 1 - bl if bl < 128 else _prev_start(buf, q)
+
+
+def _zwalk(buf, p: int, reverse: bool, lex: bool, bound, ex: bool, limit: int,
+           out: Optional[list]) -> Tuple[int, int]:
+    """Walk the pairs of a sorted-set listpack from the member entry at
+    ``p`` (toward the head when ``reverse``) while the pair's key -- its
+    score, or its member when ``lex`` -- is on this side of ``bound``
+    (forward: ``key < bound``, or ``<=`` unless ``ex``; reverse: ``>`` /
+    ``>=``; ``bound`` None: no bound), at most ``limit`` pairs (negative: no
+    limit).  Appends ``(member, float score)`` for every pair passed to
+    ``out`` unless it is None.  Returns (pairs passed, member position of
+    the pair that stopped the walk: the EOF byte forward, -1 reverse).
+
+    Only what is compared or collected is decoded: a score walk reads one
+    byte per member (its size) and decodes the score entry; the common
+    encodings (7-bit ints, 6-bit strings) are handled inline."""
+    need_m = lex or out is not None
+    data = bytes(buf) if need_m else buf      # slices of a snapshot are bytes
+    end = len(data) - 1
+    elen = _ELEN
+    dec7 = _DEC7
+    app = None if out is None else out.append
+    check = bound is not None
+    steps = 0
+    m = b""
+    while limit and 0 <= p < end:
+        b = data[p]
+        if b < 0x80:
+            m = dec7[b]
+            q = p + 2
+        elif b < 0xC0:
+            q = p + 1 + (b & 0x3F)
+            if need_m:
+                m = data[p + 1:q]
+            q += 1
+        else:
+            if need_m:
+                m = _decode_bytes(data, p)
+            q = p + _entry_size(data, p)
+        b = data[q]
+        if b < 0x80:
+            s = b
+            r = q + 2
+        else:
+            s = _score_num(data, q)
+            t = elen[b]
+            r = q + (t if t > 0 else _entry_size(data, q))
+        if check:
+            k = m if lex else s
+            if reverse:
+                if not (k > bound or (k == bound and not ex)):
+                    break
+            elif not (k < bound or (k == bound and not ex)):
+                break
+        if app is not None:
+            app((m, float(s)))
+        steps += 1
+        limit -= 1
+        if not reverse:
+            p = r
+        elif p == HDR_SIZE:
+            p = -1
+        else:
+            bl = data[p - 1]
+            q = p - 1 - bl if bl < 128 else _prev_start(data, p)
+            bl = data[q - 1]
+            p = q - 1 - bl if bl < 128 else _prev_start(data, q)
+    return steps, p
+
+
+# ---------------------------------------------------------------------------
 # The Listpack class
 # ---------------------------------------------------------------------------
 
@@ -561,6 +679,39 @@ class Listpack:
         self._bias = 0
         self._canon = canonical
         self._resp = None
+        return self
+
+    @classmethod
+    def from_zset_pairs(cls, pairs: Iterable[Tuple[bytes, float]]) -> "Listpack":
+        """A sorted-set listpack of ``(member, score)`` pairs already in
+        order: the bytes of appending each member and its
+        ``zset_score_entry`` (what ``zzlInsertAt`` writes), with the common
+        entries (short non-numeric members, scores 0..127) encoded inline."""
+        parts = [b"\0\0\0\0\0\0"]
+        app = parts.append
+        str6 = _STR6
+        one = _ONE
+        enc7 = _ENC7
+        int_start = _INT_START
+        count = 0
+        for m, s in pairs:
+            n = len(m)
+            if type(m) is bytes and n < 64 and (n > 20 or not n or not int_start[m[0]]):
+                app(str6[n])
+                app(m)
+                app(one[n + 1])
+            else:
+                app(encode_entry(m))
+            if 0.0 <= s <= 127.0 and s == int(s):
+                app(enc7[int(s)])
+            else:
+                app(encode_entry(zset_score_entry(s)))
+            count += 2
+        app(b"\xff")
+        self = cls._adopt(bytearray(b"".join(parts)), count, True)
+        if len(self._buf) > MAX_TOTAL_BYTES:
+            raise OverflowError("listpack would exceed 4 GiB")
+        self._set_header()
         return self
 
     @property
@@ -910,6 +1061,11 @@ class Listpack:
         sorted-set members); ``start=1, skip=1`` searches the values.  Equality
         is on the element's string form, like ``lpCompare``."""
         return self._find(elem, start, skip)[0]
+
+    def find_entry(self, elem: Element, start: int = 0, skip: int = 0) -> Tuple[int, int]:
+        """``find`` that also gives the match's byte offset: (index,
+        offset), or (-1, -1)."""
+        return self._find(elem, start, skip)
 
     def lookup(self, key: Element, values: bool = False) -> Optional[Value]:
         """For key/value listpacks (hashes, sorted sets): the entry right
@@ -1284,6 +1440,199 @@ class Listpack:
             raise OverflowError("listpack would exceed 4 GiB")
         out._set_header()
         return out
+
+    # -- sorted-set pair walks (t_zset.c zzl*; see "Sorted-set walks") ---------
+    #
+    # A sorted-set listpack holds ``member, score`` pairs in (score, member)
+    # order.  Positions below are byte offsets of a pair's member entry, -1
+    # before the head and ``nbytes - 1`` (the EOF byte) past the tail; pair
+    # ranks are 0-based.  They stay valid until the next mutation.
+
+    def zhead(self) -> int:
+        """Member position of the first pair (the EOF byte when empty)."""
+        return HDR_SIZE if self._n else len(self._buf) - 1
+
+    def ztail(self) -> int:
+        """Member position of the last pair (-1 when empty)."""
+        if not self._n:
+            return -1
+        buf = self._buf
+        return _zprev(buf, len(buf) - 1)
+
+    def zpos(self, rank: int) -> int:
+        """Member position of pair ``rank`` (0 <= rank <= pairs)."""
+        return self._offset(2 * rank)
+
+    def zvalid(self, p: int) -> bool:
+        """True if ``p`` is a pair position (not -1 nor the EOF byte)."""
+        return 0 <= p < len(self._buf) - 1
+
+    def zmember_at(self, p: int) -> bytes:
+        return _decode_bytes(self._buf, p)
+
+    def zscore_at(self, p: int) -> float:
+        """Score of the pair whose member is at ``p`` (``zzlGetScore``)."""
+        buf = self._buf
+        return float(_score_num(buf, p + _entry_size(buf, p)))
+
+    def zwalk(self, p: int, reverse: bool, lex: bool, bound, ex: bool, limit: int = -1,
+              out: Optional[list] = None) -> Tuple[int, int]:
+        """``_zwalk`` on this listpack: from the pair at ``p``, pass pairs
+        while their score (member when ``lex``) is below ``bound`` (above
+        when ``reverse``; ``ex`` makes an equal key stop the walk; None: no
+        bound), at most ``limit``, collecting (member, score) into ``out``.
+        Returns (pairs passed, position of the stopping pair)."""
+        return _zwalk(self._buf, p, reverse, lex, bound, ex, limit, out)
+
+    def zseek(self, bound, ex: bool, reverse: bool, lex: bool = False, frm: int = -1,
+              base: int = 0) -> Tuple[int, int]:
+        """``zwalk`` from the head (the tail when ``reverse``) with no limit
+        and nothing collected: (pairs passed, stopping position).  The keys
+        must be in order (scores always are; members are when every score
+        is equal), so on a listpack big enough to keep an offset index (see
+        "Random access") this is a binary search instead of a walk.  A
+        forward walk may start at ``frm``, a pair of rank ``base`` known not
+        to be past the bound."""
+        n = self._n
+        buf = self._buf
+        pairs = n >> 1
+        if bound is None:
+            return pairs, (-1 if reverse else len(buf) - 1)
+        if n <= _INDEX_MIN_ENTRIES:
+            if not n:
+                return 0, (-1 if reverse else len(buf) - 1)
+            if reverse:
+                return _zwalk(buf, _zprev(buf, len(buf) - 1), True, lex, bound, ex, -1, None)
+            if frm < 0:
+                frm = HDR_SIZE
+                base = 0
+            steps, p = _zwalk(buf, frm, False, lex, bound, ex, -1, None)
+            return base + steps, p
+        offs = self._index()
+        bias = self._bias
+        lo = 0
+        hi = pairs
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if lex:
+                k = _decode_bytes(buf, offs[2 * mid] - bias)
+            else:
+                x = offs[2 * mid + 1] - bias
+                k = buf[x]
+                if k >= 0x80:
+                    k = _score_num(buf, x)
+            if reverse:
+                # passed from the tail: a suffix (keys above the bound)
+                if k > bound or (k == bound and not ex):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            elif k < bound or (k == bound and not ex):
+                lo = mid + 1
+            else:
+                hi = mid
+        if reverse:
+            return pairs - lo, (offs[2 * lo - 2] - bias if lo else -1)
+        return lo, (offs[2 * lo] - bias if lo < pairs else len(buf) - 1)
+
+    def zskip(self, p: int, count: int, reverse: bool) -> int:
+        """The position ``count`` pairs after ``p`` (before, ``reverse``),
+        stopping at the ends (``zzlNext`` / ``zzlPrev``)."""
+        return _zwalk(self._buf, p, reverse, False, None, False, count, None)[1]
+
+    def zdelete(self, rank: int, count: int, p: int, q: int) -> None:
+        """Delete ``count`` pairs from pair ``rank``, whose member is at
+        ``p``, up to position ``q`` (the pair after them or the EOF byte)
+        (``zzlDeleteRangeBy*``, positions already found by a walk)."""
+        if count <= 0:
+            return
+        if self._offs is not None or (rank == 0 and 2 * count == self._n):
+            self._delete_span(2 * rank, 2 * count)
+            return
+        del self._buf[p:q]
+        self._n -= 2 * count
+        self._set_header()
+
+    def zupdate(self, rank: int, p: int, member: bytes, score: float) -> None:
+        """Give the pair ``rank`` (member ``member`` at position ``p``) the
+        new ``score``, leaving the bytes ``zzlDelete`` + ``zzlInsert`` leave:
+        the pair moves past the pairs whose (score, member) its new key
+        passes, found by walking from where it is, and the whole change is
+        one splice of the bytes between its old and new places."""
+        buf = self._buf
+        t = _ELEN[buf[p]]
+        q = p + (t if t > 0 else _entry_size(buf, p))
+        t = _ELEN[buf[q]]
+        e = q + (t if t > 0 else _entry_size(buf, q))
+        menc = bytes(buf[p:q]) if self._canon else encode_entry(member)
+        senc = encode_entry(zset_score_entry(score))
+        cur = _score_num(buf, q)
+        dec = _decode_bytes
+        end = len(buf) - 1
+        if score > cur:
+            # zzlInsert's spot: before the first pair with a greater key.
+            d = e
+            passed = 0
+            while d < end:
+                t = _ELEN[buf[d]]
+                r = d + (t if t > 0 else _entry_size(buf, d))
+                s = _score_num(buf, r)
+                if s > score or (s == score and dec(buf, d) > member):
+                    break
+                t = _ELEN[buf[r]]
+                d = r + (t if t > 0 else _entry_size(buf, r))
+                passed += 1
+            if passed:
+                self._splice(2 * rank, 2 * passed + 2, p, d, buf[e:d] + menc + senc)
+                return
+        else:
+            d = p
+            passed = 0
+            while True:
+                c = _zprev(buf, d)
+                if c < 0:
+                    break
+                t = _ELEN[buf[c]]
+                s = _score_num(buf, c + (t if t > 0 else _entry_size(buf, c)))
+                if s < score or (s == score and dec(buf, c) < member):
+                    break
+                d = c
+                passed += 1
+            if passed:
+                k = 2 * (rank - passed)
+                self._splice(k, 2 * passed + 2, d, e, menc + senc + buf[d:p])
+                return
+        self._splice(2 * rank, 2, p, e, menc + senc)
+
+    def _splice(self, k: int, c: int, a: int, b: int, data: bytes) -> None:
+        """Replace entries ``k .. k+c-1`` (bytes ``a:b``) by ``data``, which
+        holds ``c`` entries too, keeping the offset index up to date."""
+        buf = self._buf
+        delta = len(data) - (b - a)
+        if delta > 0:
+            if len(buf) + delta > MAX_TOTAL_BYTES:
+                raise OverflowError("listpack would exceed 4 GiB")
+            self._will_grow(delta)
+        buf[a:b] = data
+        offs = self._offs
+        if offs is not None:
+            n = self._n
+            if delta:
+                if n - k - c <= k:
+                    self._shift(k + c, n, delta)
+                else:
+                    self._shift(0, k, -delta)
+                    self._move_bias(-delta)
+            offs = self._offs
+            if offs is not None:
+                elen = _ELEN
+                x = a
+                base = self._bias
+                for i in range(k, k + c):
+                    offs[i] = x + base
+                    t = elen[buf[x]]
+                    x += t if t > 0 else _entry_size(buf, x)
+        self._set_header()
 
     # -- validation helpers for key/value listpacks --------------------------
 

@@ -40,11 +40,30 @@ is converted; a skiplist payload small enough becomes a listpack).
 
 Listpack access
 ---------------
-Looking a member up uses ``Listpack.find(member, 0, 1)`` (the key/value
-search of ``zzlFind``: one C-level search for the encoded entry).  A new pair
-is placed by binary search on the scores (``zzlInsert`` scans linearly; same
-position).  The listpack decides itself when an offset index is worth its
-memory (never for the small listpacks of the default thresholds).
+Looking a member up uses ``Listpack.find_entry(member, 0, 1)`` (the
+key/value search of ``zzlFind``: one C-level search for the encoded entry,
+giving its index and byte offset).  A new pair is placed by binary search on
+the scores (``zzlInsert`` scans linearly; same position).  An existing
+member's new score (ZINCRBY, ZADD with or without GT/LT/XX/INCR) is written
+by ``Listpack.zupdate`` from the position the lookup found: the pair moves
+from its place to its new one in one splice, with the bytes of Redis's
+``zzlDelete`` + ``zzlInsert``.
+
+Range commands walk the listpack incrementally, as Redis does, instead of
+decoding it: ``_lp_edge_in`` is ``zzlFirstInRange`` / ``zzlLastInRange``
+(and the lex forms; a score bound is found by
+``Listpack.zseek``, a binary search when the listpack keeps an offset
+index), ``_lp_walk_in`` steps from there while the pairs stay in range
+(``Listpack.zwalk``: only compared keys and replied pairs are decoded), so
+ZRANGE BYSCORE/BYLEX [REV] [LIMIT], the older Z[REV]RANGEBY* forms,
+ZRANGESTORE, ZCOUNT, ZLEXCOUNT and ZREMRANGEBYSCORE/BYLEX (one cut,
+``Listpack.zdelete``) cost a walk to the range plus the pairs in it, and
+stop at LIMIT (counts and deletions seek the end of the run too).  Lex
+ranges over members out of order (scores that differ) walk linearly like
+Redis, so they give Redis's answers; when all scores are equal the members
+are in order and are sought like scores.  The listpack decides itself when
+an offset index is worth its memory (never for listpacks of at most 64
+entries).
 
 Hot path
 --------
@@ -123,9 +142,8 @@ from __future__ import annotations
 import random
 import re
 import struct
-from bisect import bisect_left, bisect_right
 from functools import partial
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from omakase import replies
 from omakase.blocking import BLOCKED_ZSET, block_for_keys, deny_blocking, parse_timeout
@@ -236,6 +254,8 @@ def parse_score(s: bytes) -> float | None:
 
 
 def _parse_bound(s: bytes) -> tuple[float, bool] | None:
+    if s.isdigit():
+        return float(s), False      # plain digits: strtod's value (inf past DBL_MAX)
     ex = False
     if s[:1] == b"(":
         ex = True
@@ -405,15 +425,6 @@ def _lp_pairs(lp: Listpack) -> list[tuple[bytes, float]]:
     return list(zip(vals[0::2], map(float, vals[1::2])))
 
 
-def _lp_flat(pairs: Iterable[tuple[bytes, float]]) -> list:
-    out: list = []
-    app = out.append
-    for m, s in pairs:
-        app(m)
-        app(zset_score_entry(s))
-    return out
-
-
 def _lp_insert(lp: Listpack, member: bytes, score: float) -> None:
     """zzlInsert: place the pair before the first greater (score, member)."""
     lo = 0
@@ -446,7 +457,7 @@ def zset_convert_to_skiplist(z: ZSetValue) -> None:
 def zset_convert_to_listpack(z: ZSetValue) -> None:
     """zsetConvert(OBJ_ENCODING_LISTPACK)."""
     if z.ptr.__class__ is not Listpack:
-        z.ptr = Listpack(_lp_flat(z.ptr.items()))
+        z.ptr = Listpack.from_zset_pairs(z.ptr.items())
 
 
 def _fits_listpack(cfg: Any, pairs: list) -> bool:
@@ -464,7 +475,7 @@ def zset_from_pairs(server: Any, pairs: list[tuple[bytes, float]]) -> ZSetValue:
     encodes a computed result (zsetConvertToListpackIfNeeded) or an RDB
     skiplist payload."""
     if _fits_listpack(server.config, pairs):
-        ptr: Listpack | ZSet = Listpack(_lp_flat(pairs))
+        ptr: Listpack | ZSet = Listpack.from_zset_pairs(pairs)
     else:
         ptr = ZSet.from_sorted(pairs)
     return ZSetValue(ptr, _new_lru(server))
@@ -504,11 +515,11 @@ def zset_add(z: ZSetValue, cfg: Any, score: float, member: bytes,
         p.insert(score, member)
         return ZADD_OUT_ADDED, score
     lp = p
-    i = lp.find(member, 0, 1)
+    i, pos = lp.find_entry(member, 0, 1)
     if i >= 0:
         if flags & ZADD_NX:
             return ZADD_OUT_NOP, score
-        cur = entry_to_score(lp.get_value(i + 1))
+        cur = lp.zscore_at(pos)
         if flags & ZADD_INCR:
             score += cur
             if score != score:
@@ -516,8 +527,8 @@ def zset_add(z: ZSetValue, cfg: Any, score: float, member: bytes,
         if (flags & ZADD_LT and score >= cur) or (flags & ZADD_GT and score <= cur):
             return ZADD_OUT_NOP, score
         if score != cur:
-            lp.delete_range(i, 2)
-            _lp_insert(lp, member, score)
+            # zzlDelete + zzlInsert as one move from where the pair is.
+            lp.zupdate(i >> 1, pos, member, score)
             return ZADD_OUT_UPDATED, score
         return 0, score
     if flags & ZADD_XX:
@@ -583,31 +594,88 @@ def zset_range_by_rank(z: ZSetValue, start: int, end: int,
     return list(zip(vals[0::2], map(float, vals[1::2])))
 
 
-def _score_first(scores: list, spec: ZRangeSpec) -> int:
-    return bisect_right(scores, spec.min) if spec.minex else bisect_left(scores, spec.min)
-
-
-def _score_last(scores: list, spec: ZRangeSpec) -> int:
-    return (bisect_left(scores, spec.max) if spec.maxex else bisect_right(scores, spec.max)) - 1
-
-
-def _lp_walk(pairs: list, keys: list, i: int, reverse: bool, limit: int,
-             in_range: Callable[[Any], bool]) -> list[tuple[bytes, float]]:
-    """The listpack side of ZRANGEBYSCORE / ZRANGEBYLEX: from pair ``i``
-    (offset applied) step toward the far end while ``in_range(keys[i])``,
-    at most ``limit`` pairs (negative: no limit)."""
-    out = []
-    if reverse:
-        while i >= 0 and limit != 0 and in_range(keys[i]):
-            out.append(pairs[i])
-            i -= 1
-            limit -= 1
+def _lp_edge_in(lp: Listpack, spec: Any, lex: bool, last: bool) -> tuple[int, int]:
+    """zzlFirstInRange (zzlLastInRange when ``last``) and the lex forms:
+    (rank, position) of the first (last) pair in ``spec`` -- a ZRangeSpec,
+    or a ZLexRangeSpec when ``lex`` -- or (-1, -1): the first pair at or
+    above the minimum if it is not above the maximum (from the tail: the
+    first at or below the maximum if not below the minimum).  Scores are in
+    order, so ``Listpack.zseek`` finds them (zzlIsInRange's early exits
+    give the same answers).  Members are found as Redis does, also when
+    they are not in order (mixed scores): give up at once when the last
+    member is below the range or the first above it (zzlIsInLexRange),
+    else walk from that end decoding only the members."""
+    if not lp or spec.is_empty():
+        return -1, -1
+    if last:
+        bound, ex, in_far = spec.max, spec.maxex, spec.gte_min
     else:
-        n = len(keys)
-        while i < n and limit != 0 and in_range(keys[i]):
-            out.append(pairs[i])
-            i += 1
-            limit -= 1
+        bound, ex, in_far = spec.min, spec.minex, spec.lte_max
+    if not lex:
+        key_at = lp.zscore_at
+        r, p = lp.zseek(bound, not ex, last)
+    else:
+        key_at = lp.zmember_at
+        head, tail = lp.zhead(), lp.ztail()
+        if not spec.gte_min(key_at(tail)) or not spec.lte_max(key_at(head)):
+            return -1, -1
+        start = tail if last else head
+        if bound.__class__ is not bytes:
+            r, p = 0, start         # "-" as the minimum, "+" as the maximum
+        elif _lp_in_order(lp, True):
+            r, p = lp.zseek(bound, not ex, last, True)
+        else:
+            r, p = lp.zwalk(start, last, True, bound, not ex)
+    if not lp.zvalid(p) or not in_far(key_at(p)):
+        return -1, -1
+    return ((len(lp) >> 1) - 1 - r if last else r), p
+
+
+def _lp_in_order(lp: Listpack, lex: bool) -> bool:
+    """True when the listpack's keys are in order: always its scores, its
+    members when the first and the last score (so all) are equal."""
+    return not lex or lp.zscore_at(lp.zhead()) == lp.zscore_at(lp.ztail())
+
+
+def _lp_run_in(lp: Listpack, spec: Any, lex: bool, r: int, p: int) -> tuple[int, int]:
+    """The pairs in ``spec`` from the first one (rank ``r`` at ``p``):
+    (count, position after them).  A seek when the keys are in order
+    (the same pairs a walk passes), else Redis's walk."""
+    if not _lp_in_order(lp, lex):
+        return _lp_walk_in(lp, spec, lex, p, False, -1, None)
+    bound = spec.max
+    if lex and bound.__class__ is not bytes:
+        bound = None
+    steps, q = lp.zseek(bound, spec.maxex, False, lex, p, r)
+    return steps - r, q
+
+
+def _lp_walk_in(lp: Listpack, spec: Any, lex: bool, p: int, reverse: bool, limit: int,
+                out: list | None) -> tuple[int, int]:
+    """From the pair at ``p``, pass the pairs still in ``spec`` toward its
+    maximum (its minimum when ``reverse``), at most ``limit`` (negative: no
+    limit), collecting them into ``out`` unless None: (pairs, stop)."""
+    if reverse:
+        bound, ex = spec.min, spec.minex
+    else:
+        bound, ex = spec.max, spec.maxex
+    if lex and bound.__class__ is not bytes:
+        bound = None                # "-" / "+": that end never stops the walk
+    return lp.zwalk(p, reverse, lex, bound, ex, limit, out)
+
+
+def _lp_range(lp: Listpack, spec: Any, lex: bool, reverse: bool, offset: int,
+              limit: int) -> list[tuple[bytes, float]]:
+    """genericZrangebyscoreCommand / genericZrangebylexCommand on a
+    listpack: the first (last) pair in range, ``offset`` pairs skipped
+    without checking them, then at most ``limit`` pairs while in range."""
+    p = _lp_edge_in(lp, spec, lex, reverse)[1]
+    if p < 0:
+        return []
+    if offset:
+        p = lp.zskip(p, offset, reverse)
+    out: list = []
+    _lp_walk_in(lp, spec, lex, p, reverse, limit, out)
     return out
 
 
@@ -620,41 +688,7 @@ def zset_range_by_score(z: ZSetValue, spec: ZRangeSpec, reverse: bool,
     p = z.ptr
     if p.__class__ is ZSet:
         return p.range_by_score(spec, reverse, offset, limit)
-    pairs = _lp_pairs(p)
-    scores = [s for _, s in pairs]
-    if reverse:
-        return _lp_walk(pairs, scores, _score_last(scores, spec) - offset, True, limit,
-                        spec.gte_min)
-    return _lp_walk(pairs, scores, _score_first(scores, spec) + offset, False, limit,
-                    spec.lte_max)
-
-
-def _lp_first_in_lex(members: list, spec: ZLexRangeSpec) -> int:
-    """zzlFirstInLexRange (a linear walk, as Redis, also for members that
-    are not in lex order)."""
-    if spec.is_empty() or not members:
-        return -1
-    if not spec.gte_min(members[-1]) or not spec.lte_max(members[0]):
-        return -1
-    gte = spec.gte_min
-    for i, m in enumerate(members):
-        if gte(m):
-            return i if spec.lte_max(m) else -1
-    return -1
-
-
-def _lp_last_in_lex(members: list, spec: ZLexRangeSpec) -> int:
-    """zzlLastInLexRange."""
-    if spec.is_empty() or not members:
-        return -1
-    if not spec.gte_min(members[-1]) or not spec.lte_max(members[0]):
-        return -1
-    lte = spec.lte_max
-    for i in range(len(members) - 1, -1, -1):
-        m = members[i]
-        if lte(m):
-            return i if spec.gte_min(m) else -1
-    return -1
+    return _lp_range(p, spec, False, reverse, offset, limit)
 
 
 def zset_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec, reverse: bool,
@@ -665,41 +699,15 @@ def zset_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec, reverse: bool,
     p = z.ptr
     if p.__class__ is ZSet:
         return p.range_by_lex(spec, reverse, offset, limit)
-    pairs = _lp_pairs(p)
-    members = [m for m, _ in pairs]
-    if reverse:
-        i = _lp_last_in_lex(members, spec)
-        if i < 0:
-            return []
-        return _lp_walk(pairs, members, i - offset, True, limit, spec.gte_min)
-    i = _lp_first_in_lex(members, spec)
-    if i < 0:
-        return []
-    return _lp_walk(pairs, members, i + offset, False, limit, spec.lte_max)
+    return _lp_range(p, spec, True, reverse, offset, limit)
 
 
-def _lp_score_span(lp: Listpack, spec: ZRangeSpec) -> tuple[int, int]:
-    """The pair indexes of a listpack zset in a score range: ``[i, j)``
-    (``i == j`` when none)."""
-    scores = [float(s) for s in lp.to_list()[1::2]]
-    i = _score_first(scores, spec)
-    j = _score_last(scores, spec) + 1
-    return (i, j) if j > i else (0, 0)
-
-
-def _lp_lex_span(lp: Listpack, spec: ZLexRangeSpec) -> tuple[int, int]:
-    """The pair indexes of a listpack zset in a lex range: ``[i, j)``
-    (``i == j`` when none)."""
-    members = lp.to_list()[0::2]
-    i = _lp_first_in_lex(members, spec)
-    if i < 0:
-        return 0, 0
-    n = len(members)
-    lte = spec.lte_max
-    j = i
-    while j < n and lte(members[j]):
-        j += 1
-    return i, j
+def _lp_count(lp: Listpack, spec: Any, lex: bool) -> int:
+    """ZCOUNT / ZLEXCOUNT on a listpack: the run from the first pair in range."""
+    r, p = _lp_edge_in(lp, spec, lex, False)
+    if p < 0:
+        return 0
+    return _lp_run_in(lp, spec, lex, r, p)[0]
 
 
 def zset_count(z: ZSetValue, spec: ZRangeSpec) -> int:
@@ -707,8 +715,7 @@ def zset_count(z: ZSetValue, spec: ZRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return p.count_by_score(spec)
-    i, j = _lp_score_span(p, spec)
-    return j - i
+    return _lp_count(p, spec, False)
 
 
 def zset_lex_count(z: ZSetValue, spec: ZLexRangeSpec) -> int:
@@ -716,8 +723,18 @@ def zset_lex_count(z: ZSetValue, spec: ZLexRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return p.count_by_lex(spec)
-    i, j = _lp_lex_span(p, spec)
-    return j - i
+    return _lp_count(p, spec, True)
+
+
+def _lp_delete_in(lp: Listpack, spec: Any, lex: bool) -> int:
+    """zzlDeleteRangeByScore / zzlDeleteRangeByLex: the pairs from the first
+    in range while in range, deleted in one cut."""
+    r, p = _lp_edge_in(lp, spec, lex, False)
+    if p < 0:
+        return 0
+    count, q = _lp_run_in(lp, spec, lex, r, p)
+    lp.zdelete(r, count, p, q)
+    return count
 
 
 def zset_delete_range_by_rank(z: ZSetValue, start: int, end: int) -> int:
@@ -733,20 +750,14 @@ def zset_delete_range_by_score(z: ZSetValue, spec: ZRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return len(p.delete_range_by_score(spec))
-    i, j = _lp_score_span(p, spec)
-    if j > i:
-        p.delete_range(2 * i, 2 * (j - i))
-    return j - i
+    return _lp_delete_in(p, spec, False)
 
 
 def zset_delete_range_by_lex(z: ZSetValue, spec: ZLexRangeSpec) -> int:
     p = z.ptr
     if p.__class__ is ZSet:
         return len(p.delete_range_by_lex(spec))
-    i, j = _lp_lex_span(p, spec)
-    if j > i:
-        p.delete_range(2 * i, 2 * (j - i))
-    return j - i
+    return _lp_delete_in(p, spec, True)
 
 
 def zset_pop(z: ZSetValue, where_max: bool, count: int) -> list[tuple[bytes, float]]:
