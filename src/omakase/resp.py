@@ -33,11 +33,14 @@ keeps a chunk when that cannot matter:
   would be (``+x`` against ``$1\r\nx``; a verbatim string also loses its
   ``txt:``), and hiredis refuses the only longer forms (leading zeros in a
   length), so the sum differs exactly when one is there.  Any other read
-  with such a line goes to the exact engine, and so does every read with a
-  line starting with ``~ | >`` (sets, attributes, pushes: hiredis returns
-  them as lists, and at the top of a request they have the length of the
-  array they stand for).  Every other non-bulk element shows up as a
-  non-``bytes`` element and is caught;
+  with such a line goes to the exact engine.  A line starting with
+  ``~ | >`` (sets, attributes, pushes) inside a request comes back from
+  hiredis as a list, which the join below refuses; at the top of a request,
+  though, a set or a push has the length of the array it stands for, so a
+  read holding such a line -- ``XADD s MAXLEN ~ 1000 * f v`` is the common
+  one -- is kept only when, in addition, every request begins with ``*`` at
+  the offset the canonical lengths give it (one index per request).  Every
+  other non-bulk element shows up as a non-``bytes`` element and is caught;
 * it keeps the chunks fed since the last known request boundary, and the
   requests it yielded since then, only while a request is in flight.
   Whether a read ended at a boundary (the common request/response case,
@@ -101,6 +104,7 @@ Small functions that turn Python values into RESP bytes.  Only the reply layer
 from __future__ import annotations
 
 import collections
+from itertools import accumulate as _accumulate
 import re
 
 import hiredis
@@ -137,7 +141,7 @@ _BIG_MBULK = re.compile(rb"\*[0-9]{7}")
 _LENIENT_TYPE = re.compile(rb"\n[+=(~|>]")
 # The aggregate ones among them: at the top of a request they stand where
 # "*" does, with the same length, so the length check (see the docstring)
-# cannot see them and a read holding one always goes to the exact engine.
+# cannot see them: a read holding one also checks each request's first byte.
 _LENIENT_AGGREGATE = re.compile(rb"\n[~|>]")
 # Reads up to _SCAN_MAX bytes are scanned for both with one translate (digits
 # to "0", the lenient type bytes to "+") and two finds: 2x fewer instructions
@@ -147,6 +151,20 @@ _LENIENT_AGGREGATE = re.compile(rb"\n[~|>]")
 _SCAN_TABLE = bytes(ord("0") if 48 <= c <= 57 else ord("+") if c in b"+=(~|>" else c
                     for c in range(256))
 _SCAN_MAX = 1024
+
+
+def _canonical(data: bytes, requests: list) -> bool:
+    """Whether ``data`` (a whole read, starting with ``*``) is exactly the
+    canonical encoding of ``requests``: the lengths add up and, when the
+    read holds a line starting with ``~ | >``, every request starts with
+    ``*`` (see the module docstring)."""
+    sizes = list(_map(len, _map(_pack, _map(tuple, requests))))
+    if sum(sizes) != len(data):
+        return False
+    if _LENIENT_AGGREGATE.search(data) is None:
+        return True
+    starts = _accumulate(sizes[:-1], initial=0)
+    return bytes(_map(data.__getitem__, starts)) == b"*" * len(sizes)
 
 
 class ProtocolError(Exception):
@@ -294,8 +312,6 @@ class RequestParser:
         else:
             unsafe = _BIG_MBULK.search(data) is not None
             lenient = _LENIENT_TYPE.search(data) is not None
-        if lenient and _LENIENT_AGGREGATE.search(data) is not None:
-            unsafe = True
         if unsafe or retained and (lenient or _BIG_MBULK.search(
                 retained[-1][-8:] + data[:8]) is not None):
             self._to_exact()
@@ -326,8 +342,7 @@ class RequestParser:
             boundary = reader.gets() == []
         except hiredis.ProtocolError:
             boundary = False
-        if lenient and not (boundary and sum(_map(len, _map(_pack, _map(tuple, ready))))
-                            == len(data)):
+        if lenient and not (boundary and _canonical(data, ready)):
             # A lenient element (or a read we cannot measure): re-parse it
             # exactly, as when hiredis raises above.
             del ready[:]

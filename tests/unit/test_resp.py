@@ -221,6 +221,10 @@ PING = mbulk(b"PING")
     PING + b"%1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,   # a map
     PING + b">1\r\n$4\r\nPING\r\n" + PING,       # a push: hiredis gives a list
     PING + b"~1\r\n$4\r\nPING\r\n" + PING,       # a set: a list too
+    # a set / push at the top beside a bulk "~" (the lengths add up)
+    mbulk(b"XTRIM", b"s", b"MAXLEN", b"~", b"1") + b"~1\r\n$4\r\nPING\r\n" + PING,
+    mbulk(b"ECHO", b"~") + PING + b">1\r\n$4\r\nPING\r\n",
+    mbulk(b"ECHO", b"|") + b"|1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,
     PING + b"|1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,   # an attribute
     b"*2\r\n$3\r\nGET\r\n(123\r\n" + PING,        # a big number: bytes in hiredis
     b"*2\r\n$3\r\nGET\r\n+foo\r\n" + PING,
@@ -249,11 +253,15 @@ def test_fast_engine_agrees_with_the_exact_one(data):
     [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"ZRANGEBYLEX", b"z", b"(a", b"+"]],
     [[b"SET", b"k", b"=x"], [b"ECHO", b"+PONG"]] * 8,
     [[b"ECHO", b"+" * 2000]],                    # a long read: the regex path
+    [[b"XADD", b"s", b"MAXLEN", b"~", b"1000", b"*", b"f", b"v"]] * 16,
+    [[b"XTRIM", b"s", b"MINID", b"~", b"0-1"], [b"ECHO", b">"], [b"ECHO", b"|x"]],
+    [[b"ECHO", b"~" * 2000], [b"ECHO", b"|"]],   # a long read: the regex path
 ])
 def test_bulk_strings_that_start_like_a_lenient_type_stay_fast(requests, monkeypatch):
-    """Arguments that begin with "+", "=" or "(" right after a line end
-    look like the types hiredis is lenient about; the canonical length of
-    the read tells them apart, so such reads do not leave the fast engine."""
+    """Arguments that begin with "+", "=", "(", "~", "|" or ">" right after
+    a line end look like the types hiredis is lenient about; the canonical
+    length of the read (and, for the last three, the first byte of each
+    request) tells them apart, so such reads do not leave the fast engine."""
     switches = []
     exact = RequestParser._to_exact
     monkeypatch.setattr(RequestParser, "_to_exact",
