@@ -1202,7 +1202,12 @@ class Quicklist:
         """LPOS: indexes of matches of ``value``.  ``rank`` (non-zero) picks
         the rank-th match, counting from the tail if negative; ``count`` caps
         the number of results (0 = all); ``maxlen`` caps how many elements are
-        examined (0 = all)."""
+        examined (0 = all).
+
+        Like ``remove``, a node's matches are found by ``Listpack.find``
+        (one C-level search each), never by decoding the node; from the
+        tail, the node's matches within reach are found first and taken
+        last to first."""
         if rank == 0:
             raise ValueError("rank can't be zero")
         v = _as_bytes(value)
@@ -1212,34 +1217,44 @@ class Quicklist:
             rank = -rank
         n = self.count
         nodes = self._nodes
-        scanned = 0
+        scanned = 0        # elements examined before this node
         matches = 0
         out: List[int] = []
-        order = reversed(nodes) if reverse else nodes
-        for node in order:
+        start = n if reverse else 0    # index of the node's first element
+        for node in (reversed(nodes) if reverse else nodes):
             if maxlen and scanned >= maxlen:
                 break
             c = node.count
+            if reverse:
+                start -= c
+            # the node's elements within MAXLEN: [lo, hi) in node order
+            reach = maxlen - scanned if maxlen and maxlen - scanned < c else c
+            lo, hi = (c - reach, c) if reverse else (0, reach)
             if node.container == PLAIN:
-                vals = [node.raw_bytes()]
+                hits = [0] if node.raw_bytes() == v else []
             else:
                 lp = node.reader()
-                if not lp.may_contain_entry(enc):
-                    scanned += c
-                    continue
-                vals = lp.to_list()
-                if reverse:
-                    vals.reverse()
-            for x in vals:
-                if maxlen and scanned >= maxlen:
-                    break
-                if x == v:
-                    matches += 1
-                    if matches >= rank:
-                        out.append(n - 1 - scanned if reverse else scanned)
-                        if count and len(out) >= count:
-                            return out
-                scanned += 1
+                hits = []
+                if lp.may_contain_entry(enc):
+                    find = lp.find
+                    need = rank - matches + (count - 1 if count else hi)
+                    i = find(v, lo)
+                    while 0 <= i < hi:
+                        hits.append(i)
+                        if not reverse and len(hits) >= need:
+                            break
+                        i = find(v, i + 1)
+            if reverse:
+                hits.reverse()
+            for i in hits:
+                matches += 1
+                if matches >= rank:
+                    out.append(start + i)
+                    if count and len(out) >= count:
+                        return out
+            scanned += c
+            if not reverse:
+                start += c
         return out
 
     # -- RDB support ---------------------------------------------------------

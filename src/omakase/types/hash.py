@@ -42,16 +42,13 @@ single buffer write, so its ``bytearray`` has no growth slack.
 
 Read-modify-write finds the field once.  ``Hash.set`` (HSET/HMSET of an
 existing field), ``find_slot`` + ``set_at`` (HINCRBY, HINCRBYFLOAT) and
-HSETNX's insert search a listpack once (``lp_find_value``: ``lpFind`` with
-skip 1, then one step to the value) and replace the value where it was found
-(``lp_replace_at``: one ``encode_entry``, one slice assignment, no second
-search or walk); HINCRBY reads an integer entry as an int and writes its
+HSETNX's insert search a listpack once (``Listpack.find_value``: ``lpFind``
+with skip 1, then one step to the value) and replace the value where it was
+found (``Listpack.replace_at``: one ``encode_entry``, one slice assignment,
+no second search or walk, the offset index kept); HINCRBY reads an integer entry as an int and writes its
 result as an int (no decimal round trip; the bytes are the same as for the
 decimal text).  On a hashtable ``find_slot`` returns the bucket and
-``set_at`` writes into it.  ``lp_find_value``/``lp_replace_at`` use
-listpack internals (``_find``, ``_n``, ``_buf``, ``_offs``, ``_set_header``) and
-belong in listpack.py once it is free to change; a listpack that keeps an
-offset index (over 64 entries) is replaced through ``Listpack.replace``.
+``set_at`` writes into it.
 
 Replies and propagation follow ``t_hash.c`` command by command: HINCRBYFLOAT
 is propagated as ``HSET key field <result>`` (``c.rewritten_argv``), HGETALL
@@ -81,8 +78,7 @@ from omakase import replies
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import remove_members
-from omakase.encodings.listpack import (MAX_TOTAL_BYTES, Listpack, _decode_value,
-                                        _entry_size, encode_entry)
+from omakase.encodings.listpack import Listpack
 from omakase.hashtable import BUCKET_LOAD, FORCE_RESIZE_RATIO, HashTable
 from omakase.replies import CONE as _CONE, CZERO as _CZERO, INTEGERS
 from omakase.types.string import INF, ld_add, ld_to_string, strtold
@@ -129,36 +125,6 @@ def new_lru(server: Any) -> int:
 # Listpack primitives for field/value listpacks (candidates for listpack.py,
 # kept here while that module is being changed: they use its internals)
 # ---------------------------------------------------------------------------
-def lp_find_value(lp: Listpack, field: bytes) -> tuple[int, int]:
-    """(index, byte offset) of the value entry stored under ``field`` in a
-    field/value listpack, or (-1, -1): one ``lpFind`` (skip 1) and one step,
-    so the caller can read and then replace the value without a second
-    search or walk."""
-    i, pos = lp._find(field, 0, 1)
-    if i < 0 or i + 1 >= lp._n:
-        return -1, -1
-    return i + 1, pos + _entry_size(lp._buf, pos)
-
-
-def lp_replace_at(lp: Listpack, k: int, a: int, elem: Any) -> None:
-    """``lpReplace`` of entry ``k``, known to start at byte ``a`` (from
-    ``lp_find_value``, nothing changed since), by ``elem`` (bytes, or an int
-    written as an integer entry: the same bytes as its decimal text).  Same
-    bytes as ``Listpack.replace`` without its index normalisation and walk;
-    a listpack that keeps an offset index goes through ``replace`` so the
-    index stays right."""
-    if lp._offs is not None:
-        lp.replace(k, elem)
-        return
-    enc = encode_entry(elem)
-    buf = lp._buf
-    b = a + _entry_size(buf, a)
-    if len(buf) + len(enc) - (b - a) > MAX_TOTAL_BYTES:
-        raise OverflowError("listpack would exceed 4 GiB")
-    buf[a:b] = enc
-    lp._set_header()
-
-
 # ---------------------------------------------------------------------------
 # Hash API
 # ---------------------------------------------------------------------------
@@ -284,9 +250,9 @@ class Hash:
                 self.convert()
                 d = self.data
             else:
-                k, a = lp_find_value(d, field)
+                k, a = d.find_value(field)
                 if k >= 0:
-                    lp_replace_at(d, k, a, value)
+                    d.replace_at(k, a, value)
                     return True
                 self._lp_insert(d, field, value, config)
                 return False
@@ -307,10 +273,10 @@ class Hash:
         ``(index, offset)`` of the value entry or the HashTable bucket."""
         d = self.data
         if d.__class__ is Listpack:
-            k, a = lp_find_value(d, field)
+            k, a = d.find_value(field)
             if k < 0:
                 return None, None
-            return _decode_value(d._buf, a), (k, a)
+            return d.value_at(a), (k, a)
         b = d.bucket_for(field)
         v = b.get(field)
         return v, (None if v is None else b)
@@ -330,7 +296,7 @@ class Hash:
                 self.convert()
                 self.data.set(field, value)
             elif slot is not None:
-                lp_replace_at(d, slot[0], slot[1], value if elem is None else elem)
+                d.replace_at(slot[0], slot[1], value if elem is None else elem)
             else:
                 self._lp_insert(d, field, value, config)
         elif slot is not None:

@@ -150,7 +150,7 @@ from omakase.blocking import BLOCKED_ZSET, block_for_keys, deny_blocking, parse_
 from omakase.commands.generic import scan_collection_command
 from omakase.commands.registry import command
 from omakase.types._members import delete_destination, remove_members
-from omakase.encodings.listpack import Listpack, entry_to_score, zset_score_entry
+from omakase.encodings.listpack import Listpack, entry_to_score
 from omakase.encodings.skiplist import LEX_MAX, LEX_MIN, ZLexRangeSpec, ZRangeSpec, ZSet
 from omakase.objects import type_name
 from omakase.util import format_double, index_span, parse_ll
@@ -426,25 +426,25 @@ def _lp_pairs(lp: Listpack) -> list[tuple[bytes, float]]:
 
 
 def _lp_insert(lp: Listpack, member: bytes, score: float) -> None:
-    """zzlInsert: place the pair before the first greater (score, member)."""
-    lo = 0
-    hi = len(lp) >> 1
-    get_value = lp.get_value
-    if hi:
-        # Appending in score order is the common case: check the tail first.
-        s = entry_to_score(get_value(2 * hi - 1))
-        if s < score or (s == score and lp.get(2 * hi - 2) < member):
-            lp.append(member)
-            lp.append(zset_score_entry(score))
+    """zzlInsert of a member known to be absent: the pair goes before the
+    first greater (score, member).  Appending in score order is the common
+    case, so the tail pair is checked first; otherwise ``zseek`` passes the
+    lower scores (a binary search when the listpack keeps an offset index),
+    ``zwalk`` counts the equal scores there (usually stopping at once) and a
+    lex walk passes the equal-score pairs with a smaller member; then one
+    insert where the walk stopped (``zinsert``, no second search)."""
+    t = lp.ztail()
+    if t >= 0:
+        s = lp.zscore_at(t)
+        if s < score or (s == score and lp.zmember_at(t) < member):
+            lp.zinsert(len(lp) >> 1, lp.nbytes - 1, member, score)
             return
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        s = entry_to_score(get_value(2 * mid + 1))
-        if s < score or (s == score and lp.get(2 * mid) < member):
-            lo = mid + 1
-        else:
-            hi = mid
-    lp.insert_many(2 * lo, (member, zset_score_entry(score)))
+    rank, p = lp.zseek(score, True, False)
+    equal = lp.zwalk(p, False, False, score, False)[0]
+    if equal:
+        passed, p = lp.zwalk(p, False, True, member, True, equal)
+        rank += passed
+    lp.zinsert(rank, p, member, score)
 
 
 # -- creation and conversion ----------------------------------------------------
