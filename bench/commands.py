@@ -225,10 +225,8 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.install_sigterm_handler()
-    for tool in ("redis-benchmark", "redis-server"):
-        if shutil.which(tool) is None:
-            print(f"{tool} not found (apt-get install redis-server redis-tools)", file=sys.stderr)
-            return 2
+    if common.missing_tools():
+        return 2
     pin = not args.no_pin and common.can_pin((args.server_cpu, args.client_cpu))
     os.makedirs(args.out, exist_ok=True)
     tests = [t for g in args.groups for t in SURVEY[g]]

@@ -63,6 +63,14 @@ CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 NOT_IMPLEMENTED = "n/a (not implemented)"
 
 
+def missing_tools(tools: tuple[str, ...] = ("redis-benchmark", "redis-server")) -> bool:
+    """Print how to install each tool not on PATH; True if any is missing."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    for t in missing:
+        print(f"{t} not found (apt-get install redis-server redis-tools)", file=sys.stderr)
+    return bool(missing)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

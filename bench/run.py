@@ -462,10 +462,8 @@ def geomean_lines(results: dict[str, Any], markdown: bool = False, prefix: str =
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.install_sigterm_handler()
-    for tool in ("redis-benchmark", "redis-server"):
-        if shutil.which(tool) is None:
-            print(f"{tool} not found (apt-get install redis-server redis-tools)", file=sys.stderr)
-            return 2
+    if common.missing_tools():
+        return 2
     if args.peer and importlib.util.find_spec(common.PEERS[args.peer].module) is None:
         print(f"--peer {args.peer}: {common.PEERS[args.peer].module} is not installed "
               f"(pip install -e '.[peers]')", file=sys.stderr)

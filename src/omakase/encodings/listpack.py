@@ -394,6 +394,17 @@ def _entry_size(buf, p: int) -> int:
     return l + backlen_size(l)
 
 
+def skip_entries(buf, p: int, count: int) -> int:
+    """Position after ``count`` entries from the entry at ``p`` (the
+    fixed-size encodings take one table lookup each)."""
+    elen = _ELEN
+    while count:
+        t = elen[buf[p]]
+        p += t if t > 0 else _entry_size(buf, p)
+        count -= 1
+    return p
+
+
 def _prev_start(buf, p: int) -> int:
     """Start of the entry that ends right before position ``p``."""
     q = p - 1
@@ -896,13 +907,7 @@ class Listpack:
             return self._index()[i] - self._bias
         buf = self._buf
         if i <= back:
-            p = HDR_SIZE
-            elen = _ELEN
-            while i:
-                t = elen[buf[p]]
-                p += t if t > 0 else _entry_size(buf, p)
-                i -= 1
-            return p
+            return skip_entries(buf, HDR_SIZE, i)
         p = len(buf) - 1
         while back:
             p = _prev_start(buf, p)
@@ -911,13 +916,7 @@ class Listpack:
 
     def _walk(self, p: int, count: int) -> int:
         """Position reached after skipping ``count`` entries from ``p``."""
-        buf = self._buf
-        elen = _ELEN
-        while count:
-            t = elen[buf[p]]
-            p += t if t > 0 else _entry_size(buf, p)
-            count -= 1
-        return p
+        return skip_entries(self._buf, p, count)
 
     def _insert_encoded(self, k: int, enc: bytes, sizes: Optional[List[int]], pos: int = -1) -> None:
         """Insert the concatenated entries ``enc`` before entry ``k``, which

@@ -81,7 +81,7 @@ from struct import Struct
 from typing import Iterator, Optional
 
 from omakase.encodings.listpack import (_DEC7, _ELEN, HDR_SIZE, Listpack, _decode_bytes,
-                                        _decode_value, _entry_size, _prev_start)
+                                        _decode_value, _entry_size, _prev_start, skip_entries)
 
 FLAG_NONE = 0
 FLAG_DELETED = 1
@@ -136,14 +136,7 @@ def _int_at(data: bytes, p: int) -> tuple:
     return _int(_decode_value(data, p)), p + _entry_size(data, p)
 
 
-def _skip(data: bytes, p: int, count: int) -> int:
-    """Position after ``count`` elements from ``p``."""
-    elen = _ELEN
-    while count:
-        t = elen[data[p]]
-        p += t if t > 0 else _entry_size(data, p)
-        count -= 1
-    return p
+_skip = skip_entries     # position after ``count`` elements from ``p``
 
 
 def _strs_at(data: bytes, p: int, count: int, out: list) -> int:
