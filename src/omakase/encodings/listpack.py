@@ -1669,7 +1669,8 @@ class Listpack:
                 d = r + (t if t > 0 else _entry_size(buf, r))
                 passed += 1
             if passed:
-                self._splice(2 * rank, 2 * passed + 2, p, d, buf[e:d] + menc + senc)
+                self._splice_move(2 * rank, 2 * passed + 2, p, d, buf[e:d] + menc + senc,
+                                  True, len(menc))
                 return
         else:
             d = p
@@ -1686,20 +1687,70 @@ class Listpack:
                 passed += 1
             if passed:
                 k = 2 * (rank - passed)
-                self._splice(k, 2 * passed + 2, d, e, menc + senc + buf[d:p])
+                self._splice_move(k, 2 * passed + 2, d, e, menc + senc + buf[d:p],
+                                  False, len(menc))
                 return
         self._splice(2 * rank, 2, p, e, menc + senc)
+
+    def _splice_bytes(self, a: int, b: int, data: bytes) -> int:
+        """``buf[a:b] = data`` within the 4 GiB limit; the size change."""
+        delta = len(data) - (b - a)
+        if delta > 0:
+            if len(self._buf) + delta > MAX_TOTAL_BYTES:
+                raise OverflowError("listpack would exceed 4 GiB")
+            self._will_grow(delta)
+        self._buf[a:b] = data
+        return delta
+
+    def _splice_move(self, k: int, c: int, a: int, b: int, data: bytes,
+                     forward: bool, member_len: int) -> None:
+        """``_splice`` for ``zupdate``'s move of one pair past ``c/2 - 1``
+        others: ``data`` is the region with the pair taken from its front
+        (``forward``) or back and a new pair (member entry ``member_len``
+        bytes) put at the other end.  The passed pairs' index entries move
+        by two slots and one byte distance each (an array slice copy and one
+        ``_shift``) instead of being recomputed by walking them."""
+        offs = self._offs
+        if offs is not None:
+            # Read the old layout from the index before the bytes change.
+            if forward:
+                passed_bytes = b - a - (offs[k + 2] - offs[k])
+            else:
+                passed_bytes = offs[k + c - 2] - offs[k]
+        delta = self._splice_bytes(a, b, data)
+        offs = self._offs
+        if offs is not None:
+            bias = self._bias
+            if forward:
+                # [old pair][passed] -> [passed][new pair]
+                offs[k:k + c - 2] = offs[k + 2:k + c]
+                self._shift(k, k + c - 2, passed_bytes - (b - a))
+                new_at = a + passed_bytes
+                i = k + c - 2
+            else:
+                # [passed][old pair] -> [new pair][passed]
+                offs[k + 2:k + c] = offs[k:k + c - 2]
+                self._shift(k + 2, k + c, len(data) - passed_bytes)
+                new_at = a
+                i = k
+            offs[i] = new_at + bias
+            offs[i + 1] = new_at + member_len + bias
+            if delta:
+                # As in _splice, but the region's entries, computed with the
+                # old bias, move with the head when the bias does.
+                n = self._n
+                if n - k - c <= k:
+                    self._shift(k + c, n, delta)
+                else:
+                    self._shift(0, k + c, -delta)
+                    self._move_bias(-delta)
+        self._set_header()
 
     def _splice(self, k: int, c: int, a: int, b: int, data: bytes) -> None:
         """Replace entries ``k .. k+c-1`` (bytes ``a:b``) by ``data``, which
         holds ``c`` entries too, keeping the offset index up to date."""
+        delta = self._splice_bytes(a, b, data)
         buf = self._buf
-        delta = len(data) - (b - a)
-        if delta > 0:
-            if len(buf) + delta > MAX_TOTAL_BYTES:
-                raise OverflowError("listpack would exceed 4 GiB")
-            self._will_grow(delta)
-        buf[a:b] = data
         offs = self._offs
         if offs is not None:
             n = self._n
