@@ -69,6 +69,10 @@ million hits at the default factor.
 DIVERGENCE: Redis measures each eviction's freed bytes as the allocator
 counter's delta; here it is the victim's estimated size (the allocator is
 sampled, not counted per allocation), corrected at the next exact sample.
+DIVERGENCE: a reply waiting in a client's output list is memory in use from
+its first byte; Redis first fills each client's 16 KB static buffer, which
+is already counted, so small pending replies (the "evicted" keyspace events
+an eviction sends a subscriber, say) do not add to used_memory there.
 """
 from __future__ import annotations
 
