@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
 from functools import lru_cache
+from typing import Any, Callable
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
@@ -163,9 +163,7 @@ def _glob_regex(pattern: bytes, nocase: bool) -> re.Pattern[bytes]:
 
 def glob_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
     """Redis's stringmatchlen."""
-    if pattern == b"*":
-        return True
-    return _glob_regex(pattern, nocase).fullmatch(string) is not None
+    return bool(glob_matcher(pattern, nocase)(string))
 
 
 def glob_matcher(pattern: bytes, nocase: bool = False) -> Callable[[bytes], Any]:

@@ -1702,6 +1702,20 @@ class Listpack:
         self._buf[a:b] = data
         return delta
 
+    def _absorb_delta(self, k: int, c: int, delta: int, head: int) -> None:
+        """After entries ``k .. k+c-1`` changed size by ``delta`` bytes in
+        all, move the index's shorter side: the entries after them by
+        ``delta``, or the first ``head`` entries by ``-delta`` with the bias
+        (which moves every entry) by ``-delta`` too."""
+        if not delta:
+            return
+        n = self._n
+        if n - k - c <= k:
+            self._shift(k + c, n, delta)
+        else:
+            self._shift(0, head, -delta)
+            self._move_bias(-delta)
+
     def _splice_move(self, k: int, c: int, a: int, b: int, data: bytes,
                      forward: bool, member_len: int) -> None:
         """``_splice`` for ``zupdate``'s move of one pair past ``c/2 - 1``
@@ -1735,15 +1749,9 @@ class Listpack:
                 i = k
             offs[i] = new_at + bias
             offs[i + 1] = new_at + member_len + bias
-            if delta:
-                # As in _splice, but the region's entries, computed with the
-                # old bias, move with the head when the bias does.
-                n = self._n
-                if n - k - c <= k:
-                    self._shift(k + c, n, delta)
-                else:
-                    self._shift(0, k + c, -delta)
-                    self._move_bias(-delta)
+            # The region's entries, computed with the old bias, move with
+            # the head when the bias does.
+            self._absorb_delta(k, c, delta, k + c)
         self._set_header()
 
     def _splice(self, k: int, c: int, a: int, b: int, data: bytes) -> None:
@@ -1753,13 +1761,7 @@ class Listpack:
         buf = self._buf
         offs = self._offs
         if offs is not None:
-            n = self._n
-            if delta:
-                if n - k - c <= k:
-                    self._shift(k + c, n, delta)
-                else:
-                    self._shift(0, k, -delta)
-                    self._move_bias(-delta)
+            self._absorb_delta(k, c, delta, k)
             offs = self._offs
             if offs is not None:
                 elen = _ELEN

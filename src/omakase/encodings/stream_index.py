@@ -80,7 +80,7 @@ from bisect import bisect_left, bisect_right
 from struct import Struct
 from typing import Iterator, Optional
 
-from omakase.encodings.listpack import (_DEC7, _ELEN, HDR_SIZE, Listpack, _decode_bytes,
+from omakase.encodings.listpack import (_DEC7, HDR_SIZE, Listpack, _decode_bytes,
                                         _decode_value, _entry_size, _prev_start, skip_entries)
 
 FLAG_NONE = 0
@@ -162,25 +162,11 @@ def _strs_at(data: bytes, p: int, count: int, out: list) -> int:
 
 def _node_head(data: bytes) -> tuple:
     """The master entry: (count, deleted, field names, position of the
-    first entry).  The 7-bit ints these almost always are read inline."""
-    b = data[HDR_SIZE]
-    if b < 0x80:
-        count = b
-        p = HDR_SIZE + 2
-    else:
-        count, p = _int_at(data, HDR_SIZE)
-    b = data[p]
-    if b < 0x80:
-        deleted = b
-        p += 2
-    else:
-        deleted, p = _int_at(data, p)
-    b = data[p]
-    if b < 0x80:
-        nf = b
-        p += 2
-    else:
-        nf, p = _int_at(data, p)
+    first entry).  Read once per node, so by plain ``_int_at`` calls; the
+    per-entry reads in ``_read_entry`` inline the 7-bit case instead."""
+    count, p = _int_at(data, HDR_SIZE)
+    deleted, p = _int_at(data, p)
+    nf, p = _int_at(data, p)
     fields: list = []
     p = _strs_at(data, p, nf, fields)
     return count, deleted, fields, (p + 2 if data[p] == 0 else _skip(data, p, 1))
@@ -234,11 +220,7 @@ def _read_entry(data: bytes, p: int, mms: int, mseq: int, mfields: list, start: 
             p = _strs_at(data, p, nv, pairs)
     else:
         pairs = None
-        elen = _ELEN
-        while nv:
-            t = elen[data[p]]
-            p += t if t > 0 else _entry_size(data, p)
-            nv -= 1
+        p = _skip(data, p, nv)
     # the lp-count: a 7-bit int unless the entry has 62+ fields
     return eid, pairs, (p + 2 if data[p] < 0x80 else _skip(data, p, 1))
 

@@ -44,10 +44,10 @@ Read-modify-write finds the field once.  ``Hash.set`` (HSET/HMSET of an
 existing field), ``find_slot`` + ``set_at`` (HINCRBY, HINCRBYFLOAT) and
 HSETNX's insert search a listpack once (``Listpack.find_value``: ``lpFind``
 with skip 1, then one step to the value) and replace the value where it was
-found (``Listpack.replace_at``: one ``encode_entry``, one slice assignment,
-no second search or walk, the offset index kept); HINCRBY reads an integer entry as an int and writes its
-result as an int (no decimal round trip; the bytes are the same as for the
-decimal text).  On a hashtable ``find_slot`` returns the bucket and
+found (``Listpack.replace_at``: one ``encode_entry``, one slice
+assignment, no second search or walk, the offset index kept); HINCRBY reads
+an integer entry as an int and writes its result as an int (no decimal round
+trip; the bytes are the same as for the decimal text).  On a hashtable ``find_slot`` returns the bucket and
 ``set_at`` writes into it.
 
 Replies and propagation follow ``t_hash.c`` command by command: HINCRBYFLOAT
@@ -121,10 +121,6 @@ def new_lru(server: Any) -> int:
     return v
 
 
-# ---------------------------------------------------------------------------
-# Listpack primitives for field/value listpacks (candidates for listpack.py,
-# kept here while that module is being changed: they use its internals)
-# ---------------------------------------------------------------------------
 # ---------------------------------------------------------------------------
 # Hash API
 # ---------------------------------------------------------------------------

@@ -42,8 +42,9 @@ Listpack access
 ---------------
 Looking a member up uses ``Listpack.find_entry(member, 0, 1)`` (the
 key/value search of ``zzlFind``: one C-level search for the encoded entry,
-giving its index and byte offset).  A new pair is placed by binary search on
-the scores (``zzlInsert`` scans linearly; same position).  An existing
+giving its index and byte offset).  A new pair is placed by ``Listpack.zseek``
+(a binary search on the scores when the listpack keeps an offset index, else
+the walk ``zzlInsert`` does; same position).  An existing
 member's new score (ZINCRBY, ZADD with or without GT/LT/XX/INCR) is written
 by ``Listpack.zupdate`` from the position the lookup found: the pair moves
 from its place to its new one in one splice, with the bytes of Redis's
